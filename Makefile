@@ -1,0 +1,118 @@
+# ecsa: one binary, ecsa-run (and its runc-compatible face, ecsa-runc).
+#   make                 build $(BUILD)/ecsa-run
+#   make deps            install the Debian packages needed to build and test (apt-get)
+#   make test            unit + integration tests (root), one summary line
+#   make asan            the tests under AddressSanitizer and UBSan
+#   make CROSS_COMPILE=aarch64-linux-gnu-   arm64 build (multiarch :arm64 libraries)
+#   make test-arm64      unit tests of the arm64 build under qemu-user-static
+#   make bench           benchmarks against crun/runc/..., results in bench/RESULTS.md
+#   make install PREFIX=/usr/local [DESTDIR=...]
+#   make ci              what .ci/run does: deps, test, arm64 build and unit tests
+
+CROSS_COMPILE ?=
+MULTIARCH := $(patsubst %-,%,$(CROSS_COMPILE))
+ifeq ($(CROSS_COMPILE),)
+BUILD ?= build
+else
+BUILD ?= build-$(firstword $(subst -, ,$(CROSS_COMPILE)))
+export PKG_CONFIG_LIBDIR := /usr/lib/$(MULTIARCH)/pkgconfig:/usr/share/pkgconfig
+endif
+
+CXX := $(CROSS_COMPILE)g++
+CC := $(CROSS_COMPILE)gcc
+PKG_CONFIG ?= pkg-config
+PREFIX ?= /usr/local
+DESTDIR ?=
+VERSION := 0.1.0
+GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+PKGS := libseccomp libcap libarchive libcurl libmnl libnftables
+OPT ?= -O2 -g
+SANITIZE ?=
+CXXFLAGS := $(OPT) $(SANITIZE) -std=c++20 -Wall -Wextra -Werror -I. -MMD -MP \
+  -DECSA_VERSION='"$(VERSION)"' -DECSA_COMMIT='"$(GIT_COMMIT)"' \
+  $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+LDFLAGS := $(SANITIZE)
+LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread
+
+# Each folder is a library; the CLI links them all.
+# AREAS="common net" builds only those libraries, the CLI files cli/<area>_*.cpp and the
+# tests tests/*/<area>_*.cpp of those areas (for working on one area while another is
+# half-written). SKIP_SRCS leaves files out.
+ALL_AREAS := common cgroups runtime oci net ecs
+AREAS ?= $(ALL_AREAS)
+SKIP_SRCS ?=
+LIB_DIRS := $(AREAS)
+LIBS := $(foreach d,$(LIB_DIRS),$(BUILD)/lib$(d).a)
+objs = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
+area_files = $(filter-out $(SKIP_SRCS),$(foreach a,$(AREAS),$(wildcard $(1)/$(a)_*.cpp)))
+
+CLI_SRCS := cli/main.cpp cli/args.cpp $(call area_files,cli)
+TEST_SRCS := $(call area_files,tests/unit) $(call area_files,tests/integration) \
+  $(wildcard tests/support/*.cpp)
+
+.PHONY: all deps test asan bench install clean ci test-arm64 cross-arm64 fixtures format
+all: $(BUILD)/ecsa-run $(BUILD)/ecsa-runc
+
+define lib_rule
+$(BUILD)/lib$(1).a: $(call objs,$(filter-out $(SKIP_SRCS),$(wildcard $(1)/*.cpp)))
+	@mkdir -p $$(@D)
+	rm -f $$@
+	$(CROSS_COMPILE)ar rcs $$@ $$^
+endef
+$(foreach d,$(LIB_DIRS),$(eval $(call lib_rule,$(d))))
+
+$(BUILD)/obj/%.o: %.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+LINK_LIBS := -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS)
+
+$(BUILD)/ecsa-run: $(call objs,$(CLI_SRCS)) $(LIBS)
+	$(CXX) $(LDFLAGS) -o $@ $(call objs,$(CLI_SRCS)) $(LINK_LIBS)
+
+$(BUILD)/ecsa-runc: $(BUILD)/ecsa-run
+	ln -sf ecsa-run $@
+
+# Catch2's main is compiled once: it is the slow part of the test build.
+$(BUILD)/ecsa-tests: $(call objs,$(TEST_SRCS) tests/catch_main.cpp) $(LIBS)
+	$(CXX) $(LDFLAGS) -o $@ $(call objs,$(TEST_SRCS) tests/catch_main.cpp) $(LINK_LIBS)
+
+-include rootfs-fixtures/fixtures.mk
+
+test: all $(BUILD)/ecsa-tests fixtures
+	tests/run-tests.sh $(BUILD)
+
+asan:
+	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=undefined" test
+
+cross-arm64:
+	$(MAKE) CROSS_COMPILE=aarch64-linux-gnu- all build-aarch64/ecsa-tests
+
+test-arm64: cross-arm64
+	QEMU_LD_PREFIX=/usr/aarch64-linux-gnu ECSA_TEST_ARCH=arm64 \
+	  tests/run-tests.sh build-aarch64 --qemu qemu-aarch64-static "[unit]"
+
+bench: all fixtures
+	bench/run.sh $(BUILD)
+
+deps:
+	packaging/install-deps.sh
+
+ci: deps
+	$(MAKE) test
+	$(MAKE) test-arm64
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/ecsa-run $(DESTDIR)$(PREFIX)/bin/ecsa-run
+	ln -sf ecsa-run $(DESTDIR)$(PREFIX)/bin/ecsa-runc
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.hpp' '*.c')
+
+clean:
+	rm -rf build build-*
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -15,7 +15,8 @@ ifeq ($(CROSS_COMPILE),)
 BUILD ?= build
 else
 BUILD ?= build-$(firstword $(subst -, ,$(CROSS_COMPILE)))
-export PKG_CONFIG_LIBDIR := /usr/lib/$(MULTIARCH)/pkgconfig:/usr/share/pkgconfig
+# $(shell) does not see exported variables in make 4.3: set the target's .pc path inline.
+PKG_CONFIG := PKG_CONFIG_LIBDIR=/usr/lib/$(MULTIARCH)/pkgconfig:/usr/share/pkgconfig pkg-config
 endif
 
 CXX := $(CROSS_COMPILE)g++
@@ -84,7 +85,7 @@ test: all $(BUILD)/ecsa-tests fixtures
 	tests/run-tests.sh $(BUILD)
 
 asan:
-	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer -Wno-maybe-uninitialized" \
 	  SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=undefined" test
 
 cross-arm64:

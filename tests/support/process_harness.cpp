@@ -1,0 +1,114 @@
+#include "tests/support/process_harness.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+
+#include "common/error.hpp"
+#include "common/fs.hpp"
+
+namespace ecsa::test {
+
+CmdResult run_cmd(const std::vector<std::string>& argv, const std::string& input) {
+  // Output goes to files, not pipes: a detached container keeps the stdio it inherited, and
+  // a pipe would then never reach end-of-file.
+  char out_path[] = "/tmp/ecsa-cmd-out-XXXXXX";
+  char err_path[] = "/tmp/ecsa-cmd-err-XXXXXX";
+  int out = mkstemp(out_path), err = mkstemp(err_path);
+  if (out < 0 || err < 0) throw_errno("mkstemp");
+  int in[2];
+  if (pipe2(in, O_CLOEXEC)) throw_errno("pipe");
+  pid_t pid = fork();
+  if (pid < 0) throw_errno("fork");
+  if (pid == 0) {
+    dup2(in[0], 0);
+    dup2(out, 1);
+    dup2(err, 2);
+    std::vector<char*> a;
+    for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+    a.push_back(nullptr);
+    execv(a[0], a.data());
+    dprintf(2, "exec %s: %s\n", a[0], strerror(errno));
+    _exit(127);
+  }
+  close(in[0]);
+  close(out);
+  close(err);
+  if (!input.empty()) {
+    ssize_t w = write(in[1], input.data(), input.size());
+    (void)w;
+  }
+  close(in[1]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  CmdResult r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = fs::read_file(out_path);
+  r.err = fs::read_file(err_path);
+  unlink(out_path);
+  unlink(err_path);
+  return r;
+}
+
+std::string ecsa_run() {
+  const char* p = getenv("ECSA_RUN");
+  return p ? p : "build/ecsa-run";
+}
+
+std::string fixtures_dir() {
+  const char* p = getenv("ECSA_FIXTURES");
+  return p ? p : "build/fixtures";
+}
+
+TempDir::TempDir(const std::string& prefix) {
+  std::string tmpl = "/tmp/" + prefix + "-XXXXXX";
+  if (!mkdtemp(tmpl.data())) throw_errno("mkdtemp " + tmpl);
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  try {
+    fs::remove_all(path_);
+  } catch (...) {
+  }
+}
+
+std::string unique_id(const std::string& prefix) {
+  static std::atomic<int> n{0};
+  return prefix + "-" + std::to_string(getpid()) + "-" + std::to_string(n++);
+}
+
+Bundle::Bundle() : tmp_("ecsa-bundle"), id_(unique_id("t")) {
+  std::string fx = fixtures_dir() + "/busybox";
+  config = json::parse(fs::read_file(fx + "/config.json"), fx + "/config.json");
+  char* real = realpath((fx + "/rootfs").c_str(), nullptr);
+  if (!real) throw_errno("fixture rootfs " + fx + "/rootfs");
+  config["root"] = {{"path", real}, {"readonly", true}};
+  free(real);
+  config["process"]["terminal"] = false;
+  fs::mkdir_p(dir());
+  fs::mkdir_p(scratch());
+}
+
+void Bundle::set_args(const std::vector<std::string>& args) { config["process"]["args"] = args; }
+
+void Bundle::write() const { fs::write_file_atomic(dir() + "/config.json", config.dump(2)); }
+
+CmdResult Bundle::oci(const std::vector<std::string>& args, const std::string& input) const {
+  std::vector<std::string> argv = {ecsa_run(), "oci", "--root", state_root()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_cmd(argv, input);
+}
+
+CmdResult Bundle::run() const {
+  write();
+  return oci({"run", "--bundle", dir(), id_});
+}
+
+}  // namespace ecsa::test

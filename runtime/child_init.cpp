@@ -206,10 +206,9 @@ void container_init(InitContext& ctx, int sync_fd) {
     join_namespaces(spec);
     if (ctx.new_cgroupns && unshare(CLONE_NEWCGROUP) != 0) throw_errno("create cgroup namespace");
 
-    // Opened before pivot_root, while the host path is reachable; non-blocking so that it
-    // does not wait for `start` here.
-    int fifo_fd = open(ctx.fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fifo_fd < 0) throw_errno("open exec fifo " + ctx.fifo_path);
+    // The exec fifo's read end was opened by the parent (a user namespace may not reach the
+    // state directory); it is closed by execve.
+    int fifo_fd = ctx.fifo_fd;
 
     child_mount_rootfs(ctx);
     send_msg(sync_fd, SyncMsg::mounts_done, "");

@@ -18,6 +18,7 @@ struct InitContext {
   std::string bundle;
   std::string rootfs;
   std::string fifo_path;            // exec fifo on the host
+  int fifo_fd = -1;                 // its read end, opened by the parent (non-blocking)
   int console_socket = -1;          // connected --console-socket, or -1
   bool no_pivot = false;
   int preserve_fds = 0;             // fds 3..3+N-1 are passed to the process

@@ -200,6 +200,10 @@ pid_t create_container(const CreateOptions& opts) {
     cgroup_made = true;
     cg.apply(with_default_device_rules(*spec));
     if (mkfifo(ctx.fifo_path.c_str(), 0622) != 0) throw_errno("mkfifo " + ctx.fifo_path);
+    // Non-blocking: opening a fifo's read end must not wait for a writer.
+    UniqueFd fifo(open(ctx.fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fifo) throw_errno("open exec fifo " + ctx.fifo_path);
+    ctx.fifo_fd = fifo.get();
     UniqueFd console;
     if (spec->process->terminal) {
       console = connect_console(opts.console_socket);
@@ -223,6 +227,7 @@ pid_t create_container(const CreateOptions& opts) {
     }
     child_end.close();
     console.reset();
+    fifo.reset();
 
     cg.add_process(pid);
     write_id_map(pid, "uid_map", spec->linux.uid_mappings);

@@ -1,7 +1,12 @@
 // Real containers from the busybox fixture, checked from inside: what the OCI config asks for
 // is what the process sees.
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <catch2/catch.hpp>
 #include <thread>
@@ -322,4 +327,143 @@ TEST_CASE("spec and features", "[integration][runtime]") {
   auto feat = nlohmann::json::parse(f.out);
   REQUIRE(feat["linux"]["namespaces"].size() == 7);
   REQUIRE(feat["linux"]["seccomp"]["enabled"] == true);
+}
+
+TEST_CASE("--no-pivot runs the container with MS_MOVE and chroot", "[integration][runtime]") {
+  Bundle b;
+  b.set_args({"sh", "-c", "echo ok; ls /"});
+  b.write();
+  CmdResult r = b.oci({"run", "--no-pivot", "--bundle", b.dir(), b.id()});
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  REQUIRE(r.out.rfind("ok\n", 0) == 0);
+  REQUIRE(r.out.find("usr") != std::string::npos);
+}
+
+TEST_CASE("a user namespace maps the container's root", "[integration][runtime]") {
+  Bundle b;
+  b.config["linux"]["namespaces"].push_back({{"type", "user"}});
+  b.config["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  b.config["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  // sysfs needs its own network namespace owner and a cgroup mount needs the host's
+  // hierarchy: keep the mounts a user namespace may make.
+  auto& mounts = b.config["mounts"];
+  for (size_t i = mounts.size(); i-- > 0;)
+    if (mounts[i]["type"] == "cgroup") mounts.erase(i);
+  b.set_args({"sh", "-c", "cat /proc/self/uid_map; probe ids"});
+  CmdResult r = b.run();
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  REQUIRE(r.out.find("100000") != std::string::npos);
+  REQUIRE(r.out.find("uid=0 gid=0") != std::string::npos);
+}
+
+TEST_CASE("namespaces are joined by path", "[integration][runtime]") {
+  Bundle a;
+  a.config["hostname"] = "shared-uts";
+  a.set_args({"sleep", "100"});
+  a.write();
+  REQUIRE(a.oci({"run", "-d", "--bundle", a.dir(), a.id()}).code == 0);
+  int pid = nlohmann::json::parse(a.oci({"state", a.id()}).out)["pid"];
+  Bundle b;
+  for (auto& ns : b.config["linux"]["namespaces"])
+    if (ns["type"] == "uts" || ns["type"] == "network")
+      ns["path"] = "/proc/" + std::to_string(pid) + "/ns/" + (ns["type"] == "uts" ? "uts" : "net");
+  b.config.erase("hostname");
+  b.set_args({"sh", "-c", "hostname; readlink /proc/self/ns/net"});
+  CmdResult r = b.run();
+  INFO(r.out << r.err);
+  std::string net_a = ecsa::test::run_cmd({"/bin/readlink", "/proc/" + std::to_string(pid) + "/ns/net"}).out;
+  REQUIRE(a.oci({"delete", "--force", a.id()}).code == 0);
+  REQUIRE(r.code == 0);
+  REQUIRE(r.out == "shared-uts\n" + net_a);
+}
+
+TEST_CASE("the runtime binary is not reachable from inside the container",
+          "[integration][runtime]") {
+  // A second container shares the pid namespace of a created (not started) one, whose init
+  // is still the runtime: /proc/<init>/exe must be refused (CVE-2019-5736 class).
+  Bundle a;
+  a.set_args({"true"});
+  a.write();
+  REQUIRE(a.oci({"create", "--bundle", a.dir(), a.id()}).code == 0);
+  int pid = nlohmann::json::parse(a.oci({"state", a.id()}).out)["pid"];
+  Bundle b;
+  for (auto& ns : b.config["linux"]["namespaces"])
+    if (ns["type"] == "pid") ns["path"] = "/proc/" + std::to_string(pid) + "/ns/pid";
+  b.set_args({"sh", "-c", "readlink /proc/1/exe || echo refused; cat /proc/1/exe > /dev/null 2>&1 || echo refused"});
+  CmdResult r = b.run();
+  REQUIRE(a.oci({"delete", "--force", a.id()}).code == 0);
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  REQUIRE(r.out == "refused\nrefused\n");
+}
+
+TEST_CASE("--console-socket receives the pty master", "[integration][runtime]") {
+  Bundle b;
+  b.config["process"]["terminal"] = true;
+  b.config["process"]["consoleSize"] = {{"height", 30}, {"width", 100}};
+  b.set_args({"sh", "-c", "tty; stty size; echo done"});
+  b.write();
+  std::string sock = b.scratch() + "/console.sock";
+  int ls = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strcpy(addr.sun_path, sock.c_str());
+  REQUIRE(bind(ls, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(listen(ls, 1) == 0);
+  int master = -1;
+  std::string name;
+  std::thread receiver([&] {
+    int c = accept(ls, nullptr, nullptr);
+    char buf[256] = {};
+    char ctrl[CMSG_SPACE(sizeof(int))] = {};
+    iovec iov{buf, sizeof buf - 1};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctrl;
+    msg.msg_controllen = sizeof ctrl;
+    if (recvmsg(c, &msg, 0) > 0) {
+      name = buf;
+      cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+      if (cm && cm->cmsg_type == SCM_RIGHTS) std::memcpy(&master, CMSG_DATA(cm), sizeof(int));
+    }
+    close(c);
+  });
+  CmdResult c = b.oci({"create", "--bundle", b.dir(), "--console-socket", sock, b.id()});
+  receiver.join();
+  close(ls);
+  INFO(c.err);
+  REQUIRE(c.code == 0);
+  REQUIRE(master >= 0);
+  REQUIRE(name.rfind("/dev/pts/", 0) == 0);
+  REQUIRE(b.oci({"start", b.id()}).code == 0);
+  std::string out;
+  char buf[512];
+  for (int i = 0; i < 200 && out.find("done") == std::string::npos; ++i) {
+    pollfd p{master, POLLIN, 0};
+    if (poll(&p, 1, 50) > 0) {
+      ssize_t n = read(master, buf, sizeof buf);
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+  }
+  close(master);
+  b.oci({"delete", "--force", b.id()});
+  INFO(out);
+  REQUIRE(out.find("/dev/pts/0") != std::string::npos);
+  REQUIRE(out.find("30 100") != std::string::npos);
+}
+
+TEST_CASE("--log-format json writes runc-style error lines", "[integration][runtime]") {
+  Bundle b;
+  std::string log = b.scratch() + "/log.json";
+  auto r = ecsa::test::run_cmd({ecsa::test::ecsa_run(), "oci", "--root", b.state_root(), "--log", log,
+                                "--log-format", "json", "state", "nonexistent"});
+  REQUIRE(r.code == 1);
+  auto line = nlohmann::json::parse(ecsa::fs::read_file(log));
+  REQUIRE(line["level"] == "error");
+  REQUIRE(line["msg"] == "container nonexistent does not exist");
+  REQUIRE(line.contains("time"));
 }

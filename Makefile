@@ -8,6 +8,7 @@
 #   make bench           benchmarks against crun/runc/..., results in bench/RESULTS.md
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #   make ci              what .ci/run does: deps, test, arm64 build and unit tests
+#   make demo            the main job end to end on this machine
 
 CROSS_COMPILE ?=
 MULTIARCH := $(patsubst %-,%,$(CROSS_COMPILE))
@@ -52,7 +53,7 @@ CLI_SRCS := cli/main.cpp cli/args.cpp $(call area_files,cli)
 TEST_SRCS := $(call area_files,tests/unit) $(call area_files,tests/integration) \
   $(wildcard tests/support/*.cpp)
 
-.PHONY: all deps test asan bench install clean ci test-arm64 cross-arm64 fixtures format
+.PHONY: all deps test asan bench install clean ci test-arm64 cross-arm64 fixtures format demo
 all: $(BUILD)/ecsa-run $(BUILD)/ecsa-runc
 
 define lib_rule
@@ -101,9 +102,13 @@ bench: all fixtures
 deps:
 	packaging/install-deps.sh
 
+NPROC := $(shell nproc 2>/dev/null || echo 2)
 ci: deps
-	$(MAKE) test
-	$(MAKE) test-arm64
+	$(MAKE) -j$(NPROC) test
+	$(MAKE) -j$(NPROC) test-arm64
+
+demo: all fixtures
+	tests/demo.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

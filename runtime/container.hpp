@@ -24,8 +24,9 @@ struct CreateOptions {
   std::string console_socket;
   bool no_pivot = false;
   int preserve_fds = 0;
-  // Called in the parent once the init exists in its namespaces and before the createRuntime
-  // hooks: the place for network setup. It may record what it made in state.extra.
+  // Called in the parent once the init exists in its namespaces, before it mounts anything
+  // and before the hooks: the place for network setup. It may record what it made in
+  // state.extra.
   std::function<void(pid_t init_pid, ContainerState& state)> on_namespaces_ready;
   // Undoes on_namespaces_ready when create fails after it ran.
   std::function<void(const ContainerState& state)> on_create_failed;

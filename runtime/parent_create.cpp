@@ -232,12 +232,9 @@ pid_t create_container(const CreateOptions& opts) {
     cg.add_process(pid);
     write_id_map(pid, "uid_map", spec->linux.uid_mappings);
     write_id_map(pid, "gid_map", spec->linux.gid_mappings);
-    parent_end.send(SyncMsg::go);
-    parent_end.expect(SyncMsg::mounts_done);
     if (spec->process->oom_score_adj)
       fs::write_existing("/proc/" + std::to_string(pid) + "/oom_score_adj",
                          std::to_string(*spec->process->oom_score_adj));
-
     state.id = opts.id;
     state.pid = pid;
     state.pid_start_time = process_start_time(pid);
@@ -249,14 +246,20 @@ pid_t create_container(const CreateOptions& opts) {
     state.cgroup_path = cg.path();
     state.poststop_hooks = hooks_to_json(spec->hooks.poststop);
     state.extra["poststartHooks"] = hooks_to_json(spec->hooks.poststart);
-    dir.save(state);  // from here on, delete can clean up what the hooks below make
-    if (opts.on_namespaces_ready) opts.on_namespaces_ready(pid, state);
+    dir.save(state);  // from here on, delete can clean up what the steps below make
+    // The namespaces exist and the init has not mounted anything yet: network setup here
+    // can still write files (hosts, resolv.conf) that the config bind-mounts.
+    if (opts.on_namespaces_ready) {
+      opts.on_namespaces_ready(pid, state);
+      dir.save(state);
+    }
+    parent_end.send(SyncMsg::go);
+    parent_end.expect(SyncMsg::mounts_done);
     std::string creating = spec_state(state, "creating").dump();
     run_hooks("prestart", spec->hooks.prestart, creating);
     run_hooks("createRuntime", spec->hooks.create_runtime, creating);
     parent_end.send(SyncMsg::go, creating);
     parent_end.expect(SyncMsg::ready);
-    dir.save(state);
     if (!opts.pid_file.empty()) fs::write_file_atomic(opts.pid_file, std::to_string(pid), 0644);
   } catch (const std::exception& e) {
     std::string msg = context + ": " + e.what();

@@ -54,9 +54,15 @@ int main(int argc, char** argv) {
   }
   for (const auto& c : commands()) {
     if (args[0] != c.name) continue;
+    bool help = args.size() > 1 && args[1] == "--help";
     try {
       return c.run({args.begin() + 1, args.end()});
     } catch (const std::exception& e) {
+      // A verb without a help text of its own: its usage line and summary.
+      if (help) {
+        std::printf("Usage: ecsa-run %s\n\n%s\n", c.usage, c.summary);
+        return 0;
+      }
       std::fprintf(stderr, "ecsa-run: %s\n", e.what());
       return 1;
     }

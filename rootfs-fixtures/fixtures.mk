@@ -24,3 +24,11 @@ $(FIXTURES)/busybox/.stamp: $(wildcard $(FIXTURE_BUSYBOX)) rootfs-fixtures/busyb
 	rootfs-fixtures/make-busybox-rootfs.sh $(FIXTURE_BUSYBOX) \
 	  rootfs-fixtures/busybox-config.json $(FIXTURES)/busybox $(FIXTURE_HELPERS)
 	touch $@
+
+# OCI image layouts (busybox with gzip and zstd layers, a multi-platform index), pushed to
+# test registries by tests/support/registry.cpp.
+fixtures: $(FIXTURES)/images/.stamp
+$(FIXTURES)/images/.stamp: rootfs-fixtures/images/make-oci-images.py $(FIXTURE_BUSYBOX) rootfs-fixtures/fixtures.mk
+	rm -rf $(FIXTURES)/images && mkdir -p $(FIXTURES)/images
+	rootfs-fixtures/images/make-oci-images.py $(FIXTURES)/images/layouts $(FIXTURE_BUSYBOX)
+	touch $@

@@ -198,6 +198,8 @@ void container_init(InitContext& ctx, int sync_fd) {
     // If `create` dies before we are ready, we die too: nothing half-made survives.
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     wait_go(sync_fd);  // the parent has placed us in the cgroup and written the id maps
+    for (int i = 0; i < 3; ++i)
+      if (ctx.stdio[i] >= 0 && dup2(ctx.stdio[i], i) < 0) throw_errno("dup2 stdio " + std::to_string(i));
 
     if (ctx.new_userns) {
       if (setresgid(0, 0, 0) != 0) throw_errno("setgid 0 in user namespace");

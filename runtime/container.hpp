@@ -24,6 +24,8 @@ struct CreateOptions {
   std::string console_socket;
   bool no_pivot = false;
   int preserve_fds = 0;
+  // The container's stdin, stdout and stderr; -1 keeps the caller's (runc's behaviour).
+  int stdio[3] = {-1, -1, -1};
   // Called in the parent once the init exists in its namespaces, before it mounts anything
   // and before the hooks: the place for network setup. It may record what it made in
   // state.extra.
@@ -46,6 +48,10 @@ void delete_container(const std::string& root, const std::string& id, bool force
 // its exit status (128+signal when killed).
 int run_container(const CreateOptions& opts, bool detach,
                   const std::function<void(const ContainerState&)>& on_removed = {});
+
+// Waits for our child `pid` (a container's init), forwarding SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+// SIGUSR1/2 and SIGWINCH to it; returns its exit status, 128+signal when killed.
+int wait_forwarding_signals(pid_t pid);
 
 struct ContainerSummary {
   ContainerState state;

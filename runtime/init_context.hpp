@@ -22,6 +22,7 @@ struct InitContext {
   int console_socket = -1;          // connected --console-socket, or -1
   bool no_pivot = false;
   int preserve_fds = 0;             // fds 3..3+N-1 are passed to the process
+  int stdio[3] = {-1, -1, -1};      // dup2'ed onto 0, 1, 2 when >= 0
   bool new_userns = false;
   bool new_cgroupns = false;
   // (subdirectory under the cgroup mount, host directory of the container's cgroup)

@@ -153,6 +153,21 @@ void forward_signal(int sig) {
 }
 }  // namespace
 
+int wait_forwarding_signals(pid_t pid) {
+  g_forward_pid = pid;
+  struct sigaction sa {};
+  sa.sa_handler = forward_signal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH})
+    sigaction(sig, &sa, nullptr);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) throw_errno("wait for container process " + std::to_string(pid));
+  }
+  g_forward_pid = 0;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 int run_container(const CreateOptions& opts, bool detach,
                   const std::function<void(const ContainerState&)>& on_removed) {
   pid_t pid = create_container(opts);
@@ -167,18 +182,7 @@ int run_container(const CreateOptions& opts, bool detach,
     throw;
   }
   if (detach) return 0;
-  g_forward_pid = pid;
-  struct sigaction sa {};
-  sa.sa_handler = forward_signal;
-  sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH})
-    sigaction(sig, &sa, nullptr);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) throw_errno("wait for container " + opts.id);
-  }
-  g_forward_pid = 0;
-  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  int code = wait_forwarding_signals(pid);
   delete_container(opts.root, opts.id, true, on_removed);
   return code;
 }

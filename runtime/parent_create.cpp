@@ -172,6 +172,7 @@ pid_t create_container(const CreateOptions& opts) {
     ctx.fifo_path = dir.fifo_path();
     ctx.no_pivot = opts.no_pivot;
     ctx.preserve_fds = opts.preserve_fds;
+    for (int i = 0; i < 3; ++i) ctx.stdio[i] = opts.stdio[i];
     ctx.new_userns = spec->linux.has_namespace("user") && spec->linux.find_namespace("user")->path.empty();
     ctx.new_cgroupns = spec->linux.has_namespace("cgroup") && spec->linux.find_namespace("cgroup")->path.empty();
     if (layout.mode == cgroups::Mode::v2) {

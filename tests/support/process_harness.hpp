@@ -55,6 +55,9 @@ class Bundle {
   std::string id_;
 };
 
+// GET http://127.0.0.1:<port><path> over a plain socket; returns the body, "" on any failure.
+std::string http_get_local(int port, const std::string& path = "/", int timeout_ms = 2000);
+
 // Unique container id for this test process.
 std::string unique_id(const std::string& prefix);
 

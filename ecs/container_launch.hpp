@@ -1,0 +1,51 @@
+// Containers from images: one ContainerPlan (a container of a task, or `ecsa-run run IMAGE`)
+// becomes a rootfs from the image store, an OCI bundle, bridge networking and a created
+// container. The task runner and the Docker-like verbs share it.
+#pragma once
+#include <sys/types.h>
+
+#include <string>
+
+#include "ecs/agent_config.hpp"
+#include "ecs/task_plan.hpp"
+#include "net/network.hpp"
+#include "oci/image_store.hpp"
+#include "oci/progress.hpp"
+
+namespace ecsa::ecs {
+
+// Annotations that mark containers made from images (`ecsa-run ps` lists those).
+inline constexpr const char* kImageAnnotation = "ecsa.image";
+inline constexpr const char* kNameAnnotation = "ecsa.name";
+
+// Finds the image in the store, pulling it as the pull behaviour says (default: pull when
+// missing; always: pull every time, falling back to a cached copy only for prefer-cached).
+oci::ImageRecord ensure_image(oci::ImageStore& store, const std::string& ref,
+                              ImagePullBehavior behavior, oci::Progress* progress);
+
+struct LaunchOptions {
+  std::string id;                 // runtime container id
+  std::string runtime_root;       // --root of the runtime (default /run/ecsa)
+  std::string cgroup_path;        // default /ecsa/<id>
+  NetworkMode network_mode = NetworkMode::bridge;
+  int64_t cpu_quota_us = 0;       // `run --cpus`: the container's own CFS quota
+  int stdio[3] = {-1, -1, -1};    // the process's stdin/stdout/stderr; -1: inherit
+};
+
+struct Launched {
+  pid_t pid = 0;
+  std::string bundle;
+  net::NetworkState network;
+};
+
+// Creates (does not start) the container. On failure nothing is left behind.
+Launched create_from_plan(oci::ImageStore& store, const oci::ImageRecord& image,
+                          const ContainerPlan& plan, const LaunchOptions& opts);
+
+// Deletes the container (killing it), its network, its rootfs and bundle. Missing parts are fine.
+void remove_launched(oci::ImageStore& store, const std::string& runtime_root, const std::string& id);
+
+// Directory of a launched container's own files (bundle, etc files, log).
+std::string container_files_dir(const oci::ImageStore& store, const std::string& id);
+
+}  // namespace ecsa::ecs

@@ -1,0 +1,107 @@
+// `ecsa-run run IMAGE` end to end: a real registry on 127.0.0.1, a pull into a temporary
+// store, a container with a dynamic host port, a real HTTP request to it, and cleanup.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include "common/fs.hpp"
+#include "tests/support/process_harness.hpp"
+#include "tests/support/registry.hpp"
+
+using ecsa::test::CmdResult;
+
+namespace {
+// A store, runtime root, bridge and subnet of the test's own, all removed at the end even
+// when an assertion fails.
+struct Env {
+  ecsa::test::TempDir dir{"ecsa-runimg"};
+  std::string state = dir.path() + "/state";
+  std::string root = dir.path() + "/run";
+  std::string bridge = "ecsar" + std::to_string(getpid() % 100000);
+  std::string subnet = "10.220." + std::to_string(getpid() % 250) + ".0/24";
+  CmdResult ecsa(std::vector<std::string> args) const {
+    std::vector<std::string> argv = {"/usr/bin/env", "ECSA_STATE_DIR=" + state, "ECSA_BRIDGE=" + bridge,
+                                     "ECSA_SUBNET=" + subnet, ecsa::test::ecsa_run()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return ecsa::test::run_cmd(argv);
+  }
+  ~Env() {
+    for (const auto& line : split_lines(ecsa({"ps", "-a", "-q", "--root", root}).out))
+      ecsa({"rm", "-f", "--root", root, line});
+    ecsa({"net", "reset"});
+  }
+  static std::vector<std::string> split_lines(const std::string& s) {
+    std::vector<std::string> out;
+    size_t i = 0;
+    while (i < s.size()) {
+      size_t j = s.find('\n', i);
+      if (j == std::string::npos) j = s.size();
+      if (j > i) out.push_back(s.substr(i, j - i));
+      i = j + 1;
+    }
+    return out;
+  }
+};
+}  // namespace
+
+TEST_CASE("run IMAGE pulls, merges the image config and propagates the exit status",
+          "[integration][ecs]") {
+  if (!ecsa::test::registry_tools_available()) {
+    WARN("registry tools missing: run `make deps`");
+    return;
+  }
+  ecsa::test::TestRegistry reg;
+  reg.push_fixtures();
+  Env env;
+  std::string image = reg.host() + "/busybox:latest";
+  CmdResult r = env.ecsa({"run", "--root", env.root, "--rm", "--progress", "none", "-e", "GREETING=hi",
+                          "-w", "/tmp", "-u", "nobody", "--hostname", "box", image, "sh", "-c",
+                          "echo $GREETING from $(hostname) in $(pwd) as $(id -un); exit 7"});
+  INFO(r.err);
+  REQUIRE(r.code == 7);
+  REQUIRE(r.out == "hi from box in /tmp as nobody\n");
+  // --rm: nothing left of the container.
+  REQUIRE(env.ecsa({"ps", "-a", "--root", env.root, "-q"}).out.empty());
+  REQUIRE(ecsa::fs::list_dir(env.state + "/launched").empty());
+
+  CmdResult bad = env.ecsa({"run", "--root", env.root, "--progress", "none", reg.host() + "/nope:1", "true"});
+  REQUIRE(bad.code == 1);
+  REQUIRE(bad.err.find("ecsa-run: CannotPullContainerError: ") == 0);
+}
+
+TEST_CASE("run -d -p 0:80 serves HTTP on a dynamic host port", "[integration][ecs][net]") {
+  if (!ecsa::test::registry_tools_available()) {
+    WARN("registry tools missing: run `make deps`");
+    return;
+  }
+  ecsa::test::TestRegistry reg;
+  reg.push_fixtures();
+  Env env;
+  std::string id = ecsa::test::unique_id("web");
+  CmdResult r = env.ecsa({"run", "--root", env.root, "-d", "--progress", "none", "--name", id, "-p", "0:80",
+                          reg.host() + "/busybox:latest", "sh", "-c",
+                          "mkdir -p /www && echo hello-ecsa > /www/index.html && exec httpd -f -p 80 -h /www"});
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  REQUIRE(r.out == id + "\n");
+  auto bindings = nlohmann::json::parse(env.ecsa({"port", "--root", env.root, "--format", "json", id}).out);
+  REQUIRE(bindings.size() == 1);
+  REQUIRE(bindings[0]["containerPort"] == 80);
+  REQUIRE(bindings[0]["protocol"] == "tcp");
+  int port = bindings[0]["hostPort"];
+  REQUIRE(port > 0);
+  std::string body;
+  for (int i = 0; i < 50 && body.empty(); ++i) {
+    body = ecsa::test::http_get_local(port);
+    if (body.empty()) usleep(100000);
+  }
+  REQUIRE(body == "hello-ecsa\n");
+  auto ps = nlohmann::json::parse(env.ecsa({"ps", "--root", env.root, "--format", "json"}).out);
+  REQUIRE(ps.size() == 1);
+  REQUIRE(ps[0]["status"] == "running");
+  REQUIRE(env.ecsa({"stop", "--root", env.root, "-t", "2", id}).code == 0);
+  REQUIRE(env.ecsa({"rm", "--root", env.root, id}).code == 0);
+  // Nothing of ours remains for that container: no rule, no state.
+  REQUIRE(ecsa::test::run_cmd({"/usr/sbin/nft", "list", "ruleset"}).out.find(id) == std::string::npos);
+  REQUIRE(env.ecsa({"ps", "-a", "--root", env.root, "-q"}).out.empty());
+}

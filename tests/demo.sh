@@ -1,38 +1,80 @@
 #!/bin/bash
-# The main job, end to end, on this machine (as root): check the host, then run a container
-# from the busybox fixture bundle through the runc-compatible lifecycle with a memory and cpu
-# limit. It grows into the full ECS demo (local registry, pull, task with a dynamic host port)
-# as the image and task issues land.
+# The main job, end to end, on this machine (as root): check the host, start a local
+# registry on 127.0.0.1, push the busybox fixture image to it, pull it with ecsa-run, run it
+# with a dynamic host port (-p 0:80, as ECS bridge mode with hostPort 0), send an HTTP request
+# to the published port, then remove everything. Also shows the runc-compatible lifecycle.
 set -euo pipefail
 build=${1:-build}
-ecsa="$build/ecsa-run"
-root=$(mktemp -d /run/ecsa-demo.XXXXXX)
-bundle=$(mktemp -d /tmp/ecsa-demo-bundle.XXXXXX)
-trap '"$ecsa" oci --root "$root" delete --force demo >/dev/null 2>&1 || true; rm -rf "$root" "$bundle"' EXIT
+src=$(cd "$(dirname "$0")/.." && pwd)
+ecsa="$(cd "$build" && pwd)/ecsa-run"
+work=$(mktemp -d /tmp/ecsa-demo.XXXXXX)
+export ECSA_STATE_DIR="$work/state"
+root="$work/run"
+reg_pid=
+cleanup() {
+  "$ecsa" rm -f --root "$root" demo-web >/dev/null 2>&1 || true
+  "$ecsa" net reset >/dev/null 2>&1 || true
+  [ -n "$reg_pid" ] && kill "$reg_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
 
 echo "== ecsa-run check"
 "$ecsa" check || true
 
-echo "== a container from $build/fixtures/busybox (memory 64 MiB, cpu 0.5)"
+echo "== a local registry on 127.0.0.1 with the busybox fixture image"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$work/registry"
+cat > "$work/registry/config.yml" <<YML
+version: 0.1
+storage:
+  filesystem:
+    rootdirectory: $work/registry/data
+http:
+  addr: 127.0.0.1:$port
+YML
+docker-registry serve "$work/registry/config.yml" >"$work/registry/log" 2>&1 &
+reg_pid=$!
+for _ in $(seq 50); do python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/v2/')" 2>/dev/null && break; sleep 0.1; done
+"$src/rootfs-fixtures/images/push-oci-images.sh" "$build/fixtures/images/layouts" "127.0.0.1:$port"
+image="127.0.0.1:$port/busybox:latest"
+
+echo "== ecsa-run pull $image"
+"$ecsa" pull --progress plain "$image"
+"$ecsa" images
+
+echo "== ecsa-run run -d -p 0:80 (busybox httpd)"
+"$ecsa" run --root "$root" -d --name demo-web -p 0:80 --memory 64m --cpus 0.5 "$image" \
+  sh -c 'mkdir -p /www && echo "hello from ecsa on $(hostname)" > /www/index.html && exec httpd -f -p 80 -h /www'
+"$ecsa" ps --root "$root"
+"$ecsa" port --root "$root" demo-web
+host_port=$("$ecsa" port --root "$root" --format json demo-web | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["hostPort"])')
+echo "== GET http://127.0.0.1:$host_port/"
+for _ in $(seq 50); do
+  if body=$(python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$host_port/', timeout=2).read().decode(), end='')" 2>/dev/null); then break; fi
+  sleep 0.1
+done
+echo "$body"
+"$ecsa" stop --root "$root" -t 2 demo-web >/dev/null
+"$ecsa" rm --root "$root" demo-web >/dev/null
+
+echo "== the runc-compatible face: create, start, state, delete of the busybox bundle"
+bundle="$work/bundle"
+mkdir -p "$bundle"
 rootfs=$(cd "$build/fixtures/busybox/rootfs" && pwd)
 python3 - "$build/fixtures/busybox/config.json" "$bundle/config.json" "$rootfs" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
 c["root"] = {"path": sys.argv[3], "readonly": True}
-c["hostname"] = "demo"
-c["process"]["args"] = ["sh", "-c", "echo hello from $(hostname), pid $$; cat /sys/fs/cgroup/memory/memory.limit_in_bytes; sleep 2"]
-c["linux"]["resources"]["memory"] = {"limit": 64 << 20}
-c["linux"]["resources"]["cpu"] = {"quota": 50000, "period": 100000}
+c["process"]["args"] = ["sh", "-c", "echo hello from $(hostname), pid $$; exit 3"]
 json.dump(c, open(sys.argv[2], "w"), indent=2)
 PY
 "$ecsa" oci --root "$root" create --bundle "$bundle" demo
-echo "state after create: $("$ecsa" oci --root "$root" state demo | tr -d '\n ')"
+echo "state: $("$ecsa" oci --root "$root" state demo | tr -d '\n ')"
 "$ecsa" oci --root "$root" start demo
-echo "state after start:  $("$ecsa" oci --root "$root" state demo | tr -d '\n ')"
-sleep 2.5
-echo "state after exit:   $("$ecsa" oci --root "$root" state demo | tr -d '\n ')"
+sleep 0.2
+echo "state: $("$ecsa" oci --root "$root" state demo | tr -d '\n ')"
 "$ecsa" oci --root "$root" delete demo
-echo "== run in the foreground: exit status propagates"
 set +e
-"$ecsa" oci --root "$root" run --bundle "$bundle" demo2 >/dev/null
-echo "exit status: $?"
+"$ecsa" oci --root "$root" run --bundle "$bundle" demo2
+echo "run exit status: $? (the container's)"

@@ -67,20 +67,20 @@ void write_existing(const std::string& path, std::string_view data) {
   if (n < 0) throw_errno("write " + std::string(data) + " to " + path);
 }
 
-void write_file_atomic(const std::string& path, std::string_view data, mode_t mode) {
+void write_file_atomic(const std::string& path, std::string_view data, mode_t mode, bool durable) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd) throw_errno("create " + tmp);
   try {
     write_all(fd.get(), data, tmp);
-    if (::fsync(fd.get()) != 0) throw_errno("fsync " + tmp);
+    if (durable && ::fsync(fd.get()) != 0) throw_errno("fsync " + tmp);
     fd.reset();
     if (::rename(tmp.c_str(), path.c_str()) != 0) throw_errno("rename " + tmp + " to " + path);
   } catch (...) {
     ::unlink(tmp.c_str());
     throw;
   }
-  fsync_dir(dirname(path));
+  if (durable) fsync_dir(dirname(path));
 }
 
 void mkdir_p(const std::string& path, mode_t mode) {

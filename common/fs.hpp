@@ -18,7 +18,10 @@ void write_existing(const std::string& path, std::string_view data);
 
 // Writes a file so that after a crash or power loss it holds either the old or the new
 // content: write to a temporary in the same directory, fsync, rename, fsync the directory.
-void write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+// durable=false skips the fsyncs: readers never see a partial file, but a power loss may
+// lose the write (for state that does not outlive a reboot, such as /run).
+void write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644,
+                       bool durable = true);
 
 // mkdir -p; existing directories are fine.
 void mkdir_p(const std::string& path, mode_t mode = 0755);

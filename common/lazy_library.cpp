@@ -7,7 +7,9 @@
 namespace ecsa {
 
 void* LazyLibrary::handle() {
-  std::call_once(once_, [this] {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!tried_) {
+    tried_ = true;
     // RTLD_LOCAL: the library's symbols must not interpose on anything else in the
     // process (in particular not on the shims that forward to it).
     handle_ = dlopen(soname_, RTLD_NOW | RTLD_LOCAL);
@@ -16,7 +18,7 @@ void* LazyLibrary::handle() {
       error_ =
           std::string(soname_) + " is needed " + needed_for_ + ": " + (why ? why : "dlopen failed");
     }
-  });
+  }
   if (!handle_) throw Error(error_);
   return handle_;
 }

@@ -19,9 +19,9 @@ class LazyLibrary {
   LazyLibrary(const LazyLibrary&) = delete;
   LazyLibrary& operator=(const LazyLibrary&) = delete;
 
-  // dlopen(soname, RTLD_NOW | RTLD_LOCAL), once for all threads. A failure is remembered
-  // and thrown again on every call as Error("<soname> is needed <needed_for>: <dlerror>").
-  // Throwing (rather than aborting) is safe: the first call into a library cannot come
+  // dlopen(soname, RTLD_NOW | RTLD_LOCAL), once for all threads (under a mutex). A failure is
+  // remembered and thrown again on every call as Error("<soname> is needed <needed_for>:
+  // <dlerror>"). Throwing (rather than aborting) is safe: the first call into a library cannot come
   // from that library's own callbacks, and ecsa's callbacks that reach another library
   // catch everything (curl's body callback hands data to libarchive's worker thread,
   // whose run() catches). So the Error ends up as "ecsa-run: <message>" from main and
@@ -43,7 +43,8 @@ class LazyLibrary {
  private:
   const char* soname_;
   const char* needed_for_;
-  std::once_flag once_;
+  std::mutex mu_;
+  bool tried_ = false;
   void* handle_ = nullptr;
   std::string error_;
 };

@@ -197,7 +197,10 @@ void container_init(InitContext& ctx, int sync_fd) {
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     // If `create` dies before we are ready, we die too: nothing half-made survives.
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    wait_go(sync_fd);  // the parent has placed us in the cgroup and written the id maps
+    // The parent places us in the cgroup (a v1 migration waits for an RCU grace period, the
+    // slowest step of a start) while we mount, unless something must come first: id maps
+    // for a user namespace, the network hook's files, a cgroup2 mount in our cgroupns.
+    if (ctx.parent_first) wait_go(sync_fd);
     for (int i = 0; i < 3; ++i)
       if (ctx.stdio[i] >= 0 && dup2(ctx.stdio[i], i) < 0) throw_errno("dup2 stdio " + std::to_string(i));
 
@@ -206,13 +209,18 @@ void container_init(InitContext& ctx, int sync_fd) {
       if (setresuid(0, 0, 0) != 0) throw_errno("setuid 0 in user namespace");
     }
     join_namespaces(spec);
-    if (ctx.new_cgroupns && unshare(CLONE_NEWCGROUP) != 0) throw_errno("create cgroup namespace");
+    if (ctx.parent_first && ctx.new_cgroupns && unshare(CLONE_NEWCGROUP) != 0)
+      throw_errno("create cgroup namespace");
 
     // The exec fifo's read end was opened by the parent (a user namespace may not reach the
     // state directory); it is closed by execve.
     int fifo_fd = ctx.fifo_fd;
 
     child_mount_rootfs(ctx);
+    if (!ctx.parent_first) {
+      wait_go(sync_fd);  // now in the cgroup
+      if (ctx.new_cgroupns && unshare(CLONE_NEWCGROUP) != 0) throw_errno("create cgroup namespace");
+    }
     send_msg(sync_fd, SyncMsg::mounts_done, "");
     std::string state_json = wait_go(sync_fd);  // prestart and createRuntime hooks have run
 

@@ -25,6 +25,7 @@ struct InitContext {
   int stdio[3] = {-1, -1, -1};      // dup2'ed onto 0, 1, 2 when >= 0
   bool new_userns = false;
   bool new_cgroupns = false;
+  bool parent_first = true;         // wait for the parent's go before mounting
   // (subdirectory under the cgroup mount, host directory of the container's cgroup)
   std::vector<std::pair<std::string, std::string>> cgroup_binds;
   bool cgroup_v2_only = false;

@@ -175,6 +175,8 @@ pid_t create_container(const CreateOptions& opts) {
     for (int i = 0; i < 3; ++i) ctx.stdio[i] = opts.stdio[i];
     ctx.new_userns = spec->linux.has_namespace("user") && spec->linux.find_namespace("user")->path.empty();
     ctx.new_cgroupns = spec->linux.has_namespace("cgroup") && spec->linux.find_namespace("cgroup")->path.empty();
+    ctx.parent_first = ctx.new_userns || opts.on_namespaces_ready ||
+                       (layout.mode == cgroups::Mode::v2 && ctx.new_cgroupns);
     if (layout.mode == cgroups::Mode::v2) {
       ctx.cgroup_v2_only = true;
       ctx.cgroup_binds.emplace_back("", cg.dir(""));
@@ -254,14 +256,20 @@ pid_t create_container(const CreateOptions& opts) {
       opts.on_namespaces_ready(pid, state);
       dir.save(state);
     }
-    parent_end.send(SyncMsg::go);
+    try {
+      parent_end.send(SyncMsg::go);
+    } catch (const Error&) {
+      // The init may have failed while mounting before our go: its error is queued.
+      parent_end.expect(SyncMsg::mounts_done);
+      throw;
+    }
     parent_end.expect(SyncMsg::mounts_done);
     std::string creating = spec_state(state, "creating").dump();
     run_hooks("prestart", spec->hooks.prestart, creating);
     run_hooks("createRuntime", spec->hooks.create_runtime, creating);
     parent_end.send(SyncMsg::go, creating);
     parent_end.expect(SyncMsg::ready);
-    if (!opts.pid_file.empty()) fs::write_file_atomic(opts.pid_file, std::to_string(pid), 0644);
+    if (!opts.pid_file.empty()) fs::write_file_atomic(opts.pid_file, std::to_string(pid), 0644, false);
   } catch (const std::exception& e) {
     std::string msg = context + ": " + e.what();
     if (pid > 0) {

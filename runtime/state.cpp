@@ -59,7 +59,8 @@ ContainerState StateDir::load() const {
 }
 
 void StateDir::save(const ContainerState& s) const {
-  fs::write_file_atomic(dir_ + "/state.json", s.to_json().dump(), 0600);
+  // Runtime state lives in /run and does not outlive a reboot: atomic, but no fsync.
+  fs::write_file_atomic(dir_ + "/state.json", s.to_json().dump(), 0600, false);
 }
 
 void StateDir::remove() const { fs::remove_all(dir_); }

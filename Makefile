@@ -120,7 +120,7 @@ demo: all fixtures
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(BUILD)/ecsa-run $(DESTDIR)$(PREFIX)/bin/ecsa-run
+	install -m 0755 -s --strip-program=$(CROSS_COMPILE)strip $(BUILD)/ecsa-run $(DESTDIR)$(PREFIX)/bin/ecsa-run
 	ln -sf ecsa-run $(DESTDIR)$(PREFIX)/bin/ecsa-runc
 
 format:

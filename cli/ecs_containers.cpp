@@ -12,6 +12,7 @@
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/fs.hpp"
+#include "ecs/capabilities.hpp"
 #include "ecs/container_launch.hpp"
 #include "net/network.hpp"
 #include "oci/progress.hpp"
@@ -123,8 +124,13 @@ int cmd_run(const std::vector<std::string>& argv) {
   if (auto s = a.value("cpu-shares")) plan.cpu_shares = std::stoull(*s);
   plan.readonly_rootfs = a.has("read-only");
   plan.privileged = a.has("privileged");
-  plan.cap_add = a.values("cap-add");
-  plan.cap_drop = a.values("cap-drop");
+  for (const auto& [flag, list] : {std::pair{"cap-add", &plan.cap_add}, std::pair{"cap-drop", &plan.cap_drop}})
+    for (const auto& c : a.values(flag)) {
+      auto n = ecs::normalize_capability(c);
+      if (!n) throw Error(std::string("--") + flag + ": unknown capability \"" + c + "\"");
+      list->push_back(*n);
+    }
+  plan.capabilities = ecs::effective_capabilities(plan.cap_add, plan.cap_drop, plan.privileged);
   plan.hostname = a.value_or("hostname", "");
   plan.dns_servers = a.values("dns");
   plan.dns_search_domains = a.values("dns-search");

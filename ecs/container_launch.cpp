@@ -124,8 +124,7 @@ Launched create_from_plan(oci::ImageStore& store, const oci::ImageRecord& image,
     cc.read_only_root = plan.readonly_rootfs;
     cc.privileged = plan.privileged;
     cc.no_new_privileges = plan.no_new_privileges;
-    cc.cap_add = plan.cap_add;
-    cc.cap_drop = plan.cap_drop;
+    cc.capabilities = plan.capabilities;  // Docker's rules, applied when the plan was made
     cc.memory_limit = plan.memory_bytes.value_or(0);
     cc.memory_reservation = plan.memory_reservation_bytes.value_or(0);
     cc.memory_swap = plan.memory_swap_bytes.value_or(0);

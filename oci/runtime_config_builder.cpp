@@ -1,52 +1,10 @@
 #include "oci/runtime_config_builder.hpp"
 
-#include <algorithm>
-
 #include "common/error.hpp"
 
 namespace ecsa::oci {
 
 namespace {
-
-std::string cap_name(std::string n) {
-  for (auto& ch : n) ch = static_cast<char>(toupper(ch));
-  return n.rfind("CAP_", 0) == 0 ? n : "CAP_" + n;
-}
-
-const std::vector<std::string>& all_capabilities() {
-  static const std::vector<std::string> all = {
-      "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-      "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-      "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
-      "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
-      "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
-      "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
-      "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
-      "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
-      "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"};
-  return all;
-}
-
-std::vector<std::string> capabilities(const ContainerConfig& c) {
-  if (c.privileged) return all_capabilities();
-  std::vector<std::string> caps;
-  for (const auto& n : docker_default_capabilities()) caps.push_back("CAP_" + n);
-  for (const auto& a : c.cap_add) {
-    if (cap_name(a) == "CAP_ALL") {
-      caps = all_capabilities();
-      continue;
-    }
-    if (std::find(caps.begin(), caps.end(), cap_name(a)) == caps.end()) caps.push_back(cap_name(a));
-  }
-  for (const auto& d : c.cap_drop) {
-    if (cap_name(d) == "CAP_ALL") {
-      caps.clear();
-      continue;
-    }
-    caps.erase(std::remove(caps.begin(), caps.end(), cap_name(d)), caps.end());
-  }
-  return caps;
-}
 
 json::Json mount(const std::string& dest, const std::string& type, const std::string& src,
                  std::vector<std::string> opts) {
@@ -62,16 +20,9 @@ void add_namespace(json::Json& list, const char* type, const std::string& how) {
 
 }  // namespace
 
-const std::vector<std::string>& docker_default_capabilities() {
-  static const std::vector<std::string> caps = {
-      "CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW", "SETGID",
-      "SETUID", "SETFCAP", "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE"};
-  return caps;
-}
-
 json::Json build_runtime_config(const ContainerConfig& c, const std::string& rootfs) {
   using json::Json;
-  auto caps = capabilities(c);
+  const auto& caps = c.capabilities;
   Json process = {
       {"terminal", c.terminal},
       {"user", {{"uid", c.uid}, {"gid", c.gid}}},

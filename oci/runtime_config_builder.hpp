@@ -23,7 +23,7 @@ struct ContainerConfig {
   bool read_only_root = false;
   bool privileged = false;
   bool no_new_privileges = false;
-  std::vector<std::string> cap_add, cap_drop;  // "NET_ADMIN" or "CAP_NET_ADMIN", "ALL"
+  std::vector<std::string> capabilities;       // the final set ("CAP_KILL", ...), all five sets
   int64_t memory_limit = 0;        // bytes, 0 = none
   int64_t memory_reservation = 0;  // bytes
   int64_t memory_swap = 0;         // memory+swap bytes; 0 = Docker's default (2x memory), -1 = unlimited
@@ -40,9 +40,6 @@ struct ContainerConfig {
   std::string network_ns, pid_ns, ipc_ns;
   std::string cgroups_path;        // default /ecsa/<id>
 };
-
-// The Docker default capability set (without CAP_ prefix).
-const std::vector<std::string>& docker_default_capabilities();
 
 json::Json build_runtime_config(const ContainerConfig& c, const std::string& rootfs);
 

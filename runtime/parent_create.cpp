@@ -212,7 +212,12 @@ pid_t create_container(const CreateOptions& opts) {
       console = connect_console(opts.console_socket);
       ctx.console_socket = console.get();
     }
+    // Joining a pid namespace by path changes where our next child goes: the init's.
+    // Our own children after it (hooks) must not follow, so it is undone right after clone.
+    UniqueFd own_pidns;
     if (auto* pidns = spec->linux.find_namespace("pid"); pidns && !pidns->path.empty()) {
+      own_pidns.reset(open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+      if (!own_pidns) throw_errno("open /proc/self/ns/pid");
       UniqueFd fd(open(pidns->path.c_str(), O_RDONLY | O_CLOEXEC));
       if (!fd) throw_errno("open pid namespace " + pidns->path);
       if (setns(fd.get(), CLONE_NEWPID) != 0) throw_errno("join pid namespace " + pidns->path);
@@ -231,6 +236,7 @@ pid_t create_container(const CreateOptions& opts) {
     child_end.close();
     console.reset();
     fifo.reset();
+    if (own_pidns && setns(own_pidns.get(), CLONE_NEWPID) != 0) throw_errno("return to own pid namespace");
 
     cg.add_process(pid);
     write_id_map(pid, "uid_map", spec->linux.uid_mappings);

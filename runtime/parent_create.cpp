@@ -15,6 +15,7 @@
 #include <memory>
 
 #include "cgroups/cgroups.hpp"
+#include "common/clock.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"

@@ -58,6 +58,5 @@ uint64_t process_start_time(pid_t pid);
 // True when pid is alive (not a zombie) and still the same process (start time matches).
 bool process_alive(pid_t pid, uint64_t start_time);
 
-std::string now_rfc3339();
 
 }  // namespace ecsa::runtime

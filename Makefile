@@ -5,7 +5,8 @@
 #   make asan            the tests under AddressSanitizer and UBSan
 #   make CROSS_COMPILE=aarch64-linux-gnu-   arm64 build (multiarch :arm64 libraries)
 #   make test-arm64      unit tests of the arm64 build under qemu-user-static
-#   make bench           benchmarks against crun/runc/..., results in bench/RESULTS.md
+#   make bench           benchmarks against crun/runc/podman/skopeo+umoci, results in bench/RESULTS.md
+#   make conformance     the OCI runtime conformance suite against ecsa-runc
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #   make ci              what .ci/run does: deps, test, arm64 build and unit tests
 #   make demo            the main job end to end on this machine
@@ -31,7 +32,10 @@ GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 PKGS := libseccomp libcap libarchive libcurl libmnl libnftables
 OPT ?= -O2 -g
 SANITIZE ?=
+# One section per function and object: the link below drops the unused ones and places the
+# start path's functions together (bench/hot-text.order).
 CXXFLAGS := $(OPT) $(SANITIZE) -std=c++20 -Wall -Wextra -Werror -I. -MMD -MP \
+  -ffunction-sections -fdata-sections \
   -DECSA_VERSION='"$(VERSION)"' -DECSA_COMMIT='"$(GIT_COMMIT)"' \
   $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 LDFLAGS := $(SANITIZE)
@@ -57,7 +61,8 @@ CLI_SRCS := cli/main.cpp cli/args.cpp $(call area_files,cli)
 TEST_SRCS := $(call area_files,tests/unit) $(call area_files,tests/integration) \
   $(wildcard tests/support/*.cpp)
 
-.PHONY: all deps test asan bench install clean ci test-arm64 cross-arm64 fixtures format demo
+.PHONY: all deps test asan bench bench-runtime bench-net bench-pull bench-task conformance \
+  conformance-compare install clean ci test-arm64 cross-arm64 fixtures format demo
 all: $(BUILD)/ecsa-run $(BUILD)/ecsa-runc
 
 define lib_rule
@@ -75,9 +80,15 @@ $(BUILD)/obj/%.o: %.cpp
 LINK_LIBS := -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS)
 
 # The C++ runtime linked in: every container start would otherwise relocate libstdc++.so
-# (about 1.5 MiB of RSS and a millisecond).
-$(BUILD)/ecsa-run: $(call objs,$(CLI_SRCS)) $(LIBS)
-	$(CXX) $(LDFLAGS) -static-libstdc++ -static-libgcc -o $@ $(call objs,$(CLI_SRCS)) $(LINK_LIBS)
+# (about 1.5 MiB of RSS and a millisecond). gold places the functions a container start runs
+# (bench/hot-text.order, made by bench/hot-text.sh) next to each other: the kernel maps a
+# binary's text in 64 KiB fault-around blocks, so scattered hot functions cost ~1.3 MiB of RSS.
+# --as-needed: no libm (~300 KiB of RSS, its IFUNCs resolved at load) unless a libm function
+# is called.
+HOT_ORDER := bench/hot-text.order
+$(BUILD)/ecsa-run: $(call objs,$(CLI_SRCS)) $(LIBS) $(HOT_ORDER)
+	$(CXX) $(LDFLAGS) -static-libstdc++ -static-libgcc -fuse-ld=gold -Wl,--gc-sections \
+	  -Wl,--section-ordering-file=$(HOT_ORDER) -Wl,--as-needed -o $@ $(call objs,$(CLI_SRCS)) $(LINK_LIBS)
 
 $(BUILD)/ecsa-runc: $(BUILD)/ecsa-run
 	ln -sf ecsa-run $@
@@ -104,8 +115,32 @@ test-arm64: cross-arm64
 	QEMU_LD_PREFIX=/usr/aarch64-linux-gnu ECSA_TEST_ARCH=arm64 \
 	  tests/run-tests.sh build-aarch64 --qemu qemu-aarch64-static "[unit]"
 
-bench: all fixtures
-	bench/run.sh $(BUILD)
+# Each part writes bench/RESULTS-<part>.md; bench/RESULTS.md gathers them.
+bench: bench-runtime bench-net bench-pull bench-task
+
+bench-runtime: all fixtures
+	BENCH_RESULTS=bench/RESULTS-runtime.md bench/run.sh $(BUILD)
+	bench/merge-results.sh
+
+bench-net: all fixtures
+	BENCH_RESULTS=bench/RESULTS-net.md bench/net.sh $(BUILD)
+	bench/merge-results.sh
+
+bench-pull: all fixtures
+	BENCH_RESULTS=bench/RESULTS-pull.md bench/pull.sh $(BUILD)
+	bench/merge-results.sh
+
+bench-task: all fixtures
+	BENCH_RESULTS=bench/RESULTS-task.md bench/task.sh $(BUILD)
+	bench/merge-results.sh
+
+# The OCI runtime conformance suite (opencontainers/runtime-tools validation) against
+# ecsa-runc; see tests/conformance/run.sh for where the suite's sources come from.
+conformance: all
+	BUILD=$(BUILD) tests/conformance/run.sh --runtime $(BUILD)/ecsa-runc
+
+conformance-compare: all
+	BUILD=$(BUILD) tests/conformance/run.sh --runtime $(BUILD)/ecsa-runc --compare runc
 
 deps:
 	packaging/install-deps.sh

@@ -3,10 +3,11 @@
 #   - `run` of the busybox fixture bundle whose process is /bin/true
 #   - create + start + delete --force of the same bundle
 # Interleaved rounds, medians, ratio to crun, peak RSS of the runtime's process tree.
-# Writes bench/RESULTS.md.
+# Writes bench/RESULTS-runtime.md (bench/merge-results.sh gathers bench/RESULTS.md).
 #
 # Usage: bench/run.sh BUILD            (what `make bench` runs; needs root and `make fixtures`)
-# Env:   BENCH_RUNS (200), BENCH_WARMUP (5), BENCH_RESULTS (bench/RESULTS.md)
+# Env:   BENCH_RUNS (200), BENCH_WARMUP (5), BENCH_RESULTS (bench/RESULTS-runtime.md),
+#        BENCH_ALONE_RUNS (100): rounds of `run` with each runtime alone, after the interleaved ones
 #
 # crun 1.8.1 refuses this machine's hybrid cgroup layout, so every runtime is timed inside
 # `unshare -m -p -f --mount-proc` after `umount /sys/fs/cgroup/unified`: the same pure
@@ -21,8 +22,9 @@ fi
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "$1" && pwd)
 runs=${BENCH_RUNS:-200}
+alone_runs=${BENCH_ALONE_RUNS:-100}
 warmup=${BENCH_WARMUP:-5}
-results=${BENCH_RESULTS:-$src/bench/RESULTS.md}
+results=${BENCH_RESULTS:-$src/bench/RESULTS-runtime.md}
 bundle_src=$build/fixtures/busybox
 
 if [ -z "${ECSA_BENCH_INNER:-}" ]; then
@@ -127,25 +129,34 @@ status=0
 "$measure" "${args[@]}" >"$work/summary" || status=$?
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 cat "$work/summary" >&2
+# The run case once more per runtime, alone: rounds back to back, nothing of the others in
+# between (see the cgroup note in RESULTS.md).
+: >"$work/alone"
+for name in "${available[@]}"; do
+  bin=${runtime_bin[$name]}
+  "$measure" -n "$alone_runs" -w "$warmup" -- "$name/run" "$bin" --root "$work/$name-state" run \
+    --bundle "$work/bundle" "$tag-$name-a{i}" >>"$work/alone" || status=$?
+done
+cat "$work/alone" >&2
 
 # ---- RESULTS.md ----
 # summary lines: LABEL runs failed median p25 p75 min rss_median_kib rss_max_kib
-median_of() { awk -v l="$1" '$1 == l && $2 > 0 { print $4 }' "$work/summary"; }
+median_of() { awk -v l="$1" '$1 == l && $2 > 0 { print $4 }' "${2:-$work/summary}"; }
 ratio() {
   local m base
-  m=$(median_of "$1")
-  base=$(median_of "$2")
+  m=$(median_of "$1" "${3:-}")
+  base=$(median_of "$2" "${3:-}")
   if [ -n "$m" ] && [ -n "$base" ]; then awk -v a="$m" -v b="$base" 'BEGIN { printf "%.2f", a / b }'; else echo "-"; fi
 }
 row() {
-  local label=$1 name=${1%%/*} what=${1#*/} ref
+  local label=$1 name=${1%%/*} what=${1#*/} ref file=${2:-$work/summary}
   ref="crun/$what"
-  awk -v l="$label" -v n="$name" -v w="$what" -v r="$(ratio "$label" "$ref")" '
+  awk -v l="$label" -v n="$name" -v w="$what" -v r="$(ratio "$label" "$ref" "$file")" '
     $1 == l {
       if ($2 == 0) { printf "| %s | %s | failed | | | | | |\n", n, w; next }
       printf "| %s | %s | %.2f | %.2f-%.2f | %.2f | %s | %.1f | %.1f |%s\n", n, w, $4, $5, $6, $7, r,
         $8 / 1024, $9 / 1024, ($3 == "1" ? " failed in a later round" : "")
-    }' "$work/summary"
+    }' "$file"
 }
 {
   echo "# Runtime benchmarks: ecsa-runc against crun and runc"
@@ -178,12 +189,26 @@ row() {
   echo "  lifecycle = \`create\` + \`start\` + \`delete --force\` run back to back."
   echo "- Peak RSS: \`ru_maxrss\` from wait4, the largest process of the runtime's tree (the runtime,"
   echo "  its re-executed init, the container process) over the case's steps."
+  echo "- cgroup v1 attach: a runtime that moves its container's init by pid into the cgroup (crun,"
+  echo "  runc) waits for an RCU grace period, unless another such move ran a moment before; ecsa's"
+  echo "  init enters its cgroup itself, which takes no grace period. So in these interleaved rounds"
+  echo "  crun and runc no longer profit from the grace period an ecsa round used to pay just before"
+  echo "  them. The second table below runs each runtime alone, back to back, which removes that"
+  echo "  effect (a runtime then profits from its own previous round)."
   echo
   echo "| runtime | case | median ms | p25-p75 ms | min ms | ratio to crun | peak RSS median MiB | peak RSS max MiB |"
   echo "|---|---|---|---|---|---|---|---|"
   for what in run lifecycle; do
     for name in "${available[@]}"; do row "$name/$what"; done
   done
+  echo
+  echo "The run case with each runtime alone, $alone_runs rounds back to back after $warmup warm-up rounds"
+  echo "(\`measure -n $alone_runs -w $warmup -- NAME/run\` with the same command as above, one runtime after"
+  echo "the other):"
+  echo
+  echo "| runtime | case | median ms | p25-p75 ms | min ms | ratio to crun | peak RSS median MiB | peak RSS max MiB |"
+  echo "|---|---|---|---|---|---|---|---|"
+  for name in "${available[@]}"; do row "$name/run" "$work/alone"; done
   echo
   echo "Versions:"
   for name in "${available[@]}"; do echo "- $name: ${version[$name]}"; done

@@ -2,7 +2,10 @@
 // through its state directory.
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +20,7 @@
 #include "common/log.hpp"
 #include "runtime/container.hpp"
 #include "runtime/hooks.hpp"
+#include "runtime/run_start.hpp"
 
 namespace ecsa::runtime {
 
@@ -60,6 +64,31 @@ void kill_all_and_wait(const ContainerState& s) {
   throw Error("processes of container " + s.id + " did not exit after SIGKILL");
 }
 
+// After the init got its byte on `fd`: it holds its end until execve closes it, so POLLERR on
+// ours means the process is executing (or the init died).
+void wait_exec(const std::string& id, UniqueFd& fd) {
+  for (;;) {
+    pollfd p{fd.get(), 0, 0};
+    int r = poll(&p, 1, -1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) throw_errno("start " + id + ": wait for exec");
+    if (p.revents & (POLLERR | POLLHUP)) break;
+  }
+  fd.reset();
+}
+
+// After the exec, as the spec orders them.
+void run_poststart(const ContainerState& s) {
+  if (!s.extra.contains("poststartHooks")) return;
+  auto hooks = hooks_from_json(s.extra["poststartHooks"]);
+  try {
+    run_hooks("poststart", hooks, spec_state(s, Status::running).dump());
+  } catch (const std::exception& e) {
+    // The spec: a failing poststart hook is a warning; the container keeps running.
+    log::warn(e.what());
+  }
+}
+
 }  // namespace
 
 void start_container(const std::string& root, const std::string& id) {
@@ -73,26 +102,32 @@ void start_container(const std::string& root, const std::string& id) {
   UniqueFd fd(open(dir.fifo_path().c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fd) throw_errno("start " + id + ": open exec fifo " + dir.fifo_path());
   if (write(fd.get(), "0", 1) != 1) throw_errno("start " + id + ": write exec fifo");
-  // The init holds its end until execve closes it: POLLERR on our end means the process is
-  // executing (or the init died), so the poststart hooks run after the exec.
-  for (;;) {
-    pollfd p{fd.get(), 0, 0};
-    int r = poll(&p, 1, -1);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) throw_errno("start " + id + ": wait for exec");
-    if (p.revents & (POLLERR | POLLHUP)) break;
-  }
-  fd.reset();
+  wait_exec(id, fd);
   unlink(dir.fifo_path().c_str());
-  if (s.extra.contains("poststartHooks")) {
-    auto hooks = hooks_from_json(s.extra["poststartHooks"]);
-    try {
-      run_hooks("poststart", hooks, spec_state(s, Status::running).dump());
-    } catch (const std::exception& e) {
-      // The spec: a failing poststart hook is a warning; the container keeps running.
-      log::warn(e.what());
-    }
+  run_poststart(s);
+}
+
+void start_from_handle(RunningStart& run) {
+  const std::string& id = run.state.id;
+  // A pipe without a reader (the init died) raises SIGPIPE: blocked here, and a pending one
+  // is taken back, so that the error is reported instead.
+  sigset_t pipe_set, old;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  ssize_t n = write(run.start_fd.get(), "0", 1);
+  int err = errno;
+  if (n != 1 && err == EPIPE) {
+    timespec zero{0, 0};
+    sigtimedwait(&pipe_set, nullptr, &zero);
   }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (n != 1) {
+    errno = err;
+    throw_errno("start " + id + ": write start pipe");
+  }
+  wait_exec(id, run.start_fd);
+  run_poststart(run.state);
 }
 
 json::Json container_state(const std::string& root, const std::string& id) {
@@ -127,7 +162,12 @@ void delete_container(const std::string& root, const std::string& id, bool force
     }
     throw Error("delete " + id + ": container " + id + " does not exist");
   }
-  ContainerState s = dir.load();
+  delete_loaded(dir, dir.load(), force, on_removed);
+}
+
+void delete_loaded(const StateDir& dir, const ContainerState& s, bool force,
+                   const std::function<void(const ContainerState&)>& on_removed) {
+  const std::string& id = s.id;
   Status st = current_status(dir, s);
   if (st == Status::running && !force)
     throw Error("delete " + id + ": cannot delete container " + id + " that is not stopped: running");
@@ -170,22 +210,33 @@ int wait_forwarding_signals(pid_t pid) {
 
 int run_container(const CreateOptions& opts, bool detach,
                   const std::function<void(const ContainerState&)>& on_removed) {
-  pid_t pid = create_container(opts);
+  RunningStart run = create_container_for_run(opts);
+  StateDir dir(opts.root, opts.id);
   try {
-    start_container(opts.root, opts.id);
+    start_from_handle(run);
   } catch (...) {
     try {
-      delete_container(opts.root, opts.id, true, on_removed);
+      delete_loaded(dir, run.state, true, on_removed);
     } catch (const std::exception& e) {
       log::warn(e.what());
     }
     throw;
   }
   if (detach) return 0;
-  int code = wait_forwarding_signals(pid);
-  delete_container(opts.root, opts.id, true, on_removed);
+  int code = wait_forwarding_signals(run.pid);
+  delete_loaded(dir, run.state, true, on_removed);
   return code;
 }
+
+namespace {
+// The user who owns a state directory, by name when the passwd database knows it.
+std::string owner_of(const std::string& dir) {
+  struct stat st;
+  if (stat(dir.c_str(), &st) != 0) return "";
+  passwd* pw = getpwuid(st.st_uid);
+  return pw ? pw->pw_name : std::to_string(st.st_uid);
+}
+}  // namespace
 
 std::vector<ContainerSummary> list_containers(const std::string& root) {
   std::vector<ContainerSummary> out;
@@ -196,6 +247,7 @@ std::vector<ContainerSummary> list_containers(const std::string& root) {
     if (!dir.exists()) continue;
     try {
       ContainerState s = dir.load();
+      if (s.owner.empty()) s.owner = owner_of(dir.dir());
       out.push_back({s, current_status(dir, s)});
     } catch (const Error& e) {
       log::warn(e.what());

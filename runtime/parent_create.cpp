@@ -2,9 +2,9 @@
 // seccomp filter, exec fifo) before clone, then drives the init through its steps over the
 // sync socket. A failure at any step kills the init and removes the cgroup and the state.
 #include <fcntl.h>
-#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -20,8 +20,10 @@
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "runtime/container.hpp"
+#include "runtime/cgroup_self_entry.hpp"
 #include "runtime/hooks.hpp"
 #include "runtime/init_context.hpp"
+#include "runtime/run_start.hpp"
 #include "runtime/sync_channel.hpp"
 
 namespace ecsa::runtime {
@@ -104,19 +106,14 @@ UniqueFd connect_console(const std::string& path) {
   return fd;
 }
 
-std::string owner_name() {
-  passwd* pw = getpwuid(geteuid());
-  return pw ? pw->pw_name : std::to_string(geteuid());
-}
-
 json::Json spec_state(const ContainerState& s, const char* status) {
   return {{"ociVersion", kOciVersion}, {"id", s.id},         {"status", status},
           {"pid", s.pid},              {"bundle", s.bundle}, {"annotations", s.annotations}};
 }
 
-}  // namespace
-
-pid_t create_container(const CreateOptions& opts) {
+// `run` passes `start_pipe`: the init then waits on a pipe instead of the exec fifo, and the
+// pipe's write end and the saved state are handed back.
+pid_t create(const CreateOptions& opts, RunningStart* start_pipe) {
   validate_id(opts.id);
   std::string context = "create " + opts.id;
   // Resolve the bundle before anything exists, so a bad config leaves nothing behind.
@@ -203,10 +200,18 @@ pid_t create_container(const CreateOptions& opts) {
     cg.create();
     cgroup_made = true;
     cg.apply(with_default_device_rules(*spec));
-    if (mkfifo(ctx.fifo_path.c_str(), 0622) != 0) throw_errno("mkfifo " + ctx.fifo_path);
-    // Non-blocking: opening a fifo's read end must not wait for a writer.
-    UniqueFd fifo(open(ctx.fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-    if (!fifo) throw_errno("open exec fifo " + ctx.fifo_path);
+    UniqueFd fifo;
+    if (start_pipe) {
+      int p[2];
+      if (pipe2(p, O_CLOEXEC) != 0) throw_errno("create start pipe");
+      fifo.reset(p[0]);
+      start_pipe->start_fd.reset(p[1]);
+    } else {
+      if (mkfifo(ctx.fifo_path.c_str(), 0622) != 0) throw_errno("mkfifo " + ctx.fifo_path);
+      // Non-blocking: opening a fifo's read end must not wait for a writer.
+      fifo.reset(open(ctx.fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+      if (!fifo) throw_errno("open exec fifo " + ctx.fifo_path);
+    }
     ctx.fifo_fd = fifo.get();
     UniqueFd console;
     if (spec->process->terminal) {
@@ -224,6 +229,7 @@ pid_t create_container(const CreateOptions& opts) {
       if (setns(fd.get(), CLONE_NEWPID) != 0) throw_errno("join pid namespace " + pidns->path);
     }
 
+    const std::vector<std::string> self_entry = self_entry_files(layout, cg, ctx.new_userns);
     SyncChannel parent_end, child_end;
     SyncChannel::make_pair(parent_end, child_end);
     // A fork-like clone: the child continues here with a copy of our memory, so the parsed
@@ -232,6 +238,11 @@ pid_t create_container(const CreateOptions& opts) {
     if (pid < 0) throw_errno("clone container init");
     if (pid == 0) {
       parent_end.close();
+      // Only `run` may hold the write end: if it dies, the init reads end-of-file and exits.
+      if (start_pipe) start_pipe->start_fd.reset();
+      // Non-dumpable from the first instruction on (CVE-2019-5736; container_init says so too).
+      prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+      enter_cgroups_self(self_entry, child_end.fd());
       container_init(ctx, child_end.fd());
     }
     child_end.close();
@@ -239,7 +250,7 @@ pid_t create_container(const CreateOptions& opts) {
     fifo.reset();
     if (own_pidns && setns(own_pidns.get(), CLONE_NEWPID) != 0) throw_errno("return to own pid namespace");
 
-    cg.add_process(pid);
+    attach_rest(cg, layout, self_entry, pid);
     write_id_map(pid, "uid_map", spec->linux.uid_mappings);
     write_id_map(pid, "gid_map", spec->linux.gid_mappings);
     if (spec->process->oom_score_adj)
@@ -251,7 +262,8 @@ pid_t create_container(const CreateOptions& opts) {
     state.bundle = bundle;
     state.rootfs = ctx.rootfs;
     state.created = now_rfc3339();
-    state.owner = owner_name();
+    // state.owner stays empty: `list` names the state directory's owner (as runc does), so
+    // that no start reads nsswitch.conf and the passwd database.
     state.annotations = spec->annotations;
     state.cgroup_path = cg.path();
     state.poststop_hooks = hooks_to_json(spec->hooks.poststop);
@@ -278,6 +290,7 @@ pid_t create_container(const CreateOptions& opts) {
     parent_end.expect(SyncMsg::ready);
     if (!opts.pid_file.empty()) fs::write_file_atomic(opts.pid_file, std::to_string(pid), 0644, false);
   } catch (const std::exception& e) {
+    if (start_pipe) start_pipe->start_fd.reset();
     std::string msg = context + ": " + e.what();
     if (pid > 0) {
       kill(pid, SIGKILL);
@@ -300,7 +313,21 @@ pid_t create_container(const CreateOptions& opts) {
     }
     throw Error(msg);
   }
+  if (start_pipe) {
+    start_pipe->pid = pid;
+    start_pipe->state = std::move(state);
+  }
   return pid;
+}
+
+}  // namespace
+
+pid_t create_container(const CreateOptions& opts) { return create(opts, nullptr); }
+
+RunningStart create_container_for_run(const CreateOptions& opts) {
+  RunningStart run;
+  create(opts, &run);
+  return run;
 }
 
 }  // namespace ecsa::runtime

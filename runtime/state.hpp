@@ -1,5 +1,6 @@
 // What the runtime remembers about a container between commands: <root>/<id>/state.json,
-// written atomically, plus the exec fifo whose presence means "created, not yet started".
+// written atomically, plus the exec fifo whose presence means "created, not yet started"
+// (`create`; `run` starts its init through a pipe and makes no fifo: runtime/run_start.hpp).
 #pragma once
 #include <sys/types.h>
 

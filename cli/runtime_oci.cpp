@@ -15,6 +15,7 @@
 #include "oci/runtime_spec.hpp"
 #include "runtime/capabilities.hpp"
 #include "runtime/container.hpp"
+#include "runtime/exec.hpp"
 #include "runtime/seccomp.hpp"
 
 namespace ecsa::cli {
@@ -34,6 +35,11 @@ const char* kOciHelp =
     "                       create and start; in the foreground, forward signals and exit\n"
     "                       with the container's status (128+signal when killed)\n"
     "  state ID             the container's state as runtime-spec JSON\n"
+    "  exec [--env K=V]... [--cwd DIR] [--user UID[:GID]] [--additional-gids GID]... [-d]\n"
+    "       [--pid-file F] [--process process.json] ID [COMMAND [ARG...]]\n"
+    "                       run a process in a running container (its namespaces, cgroup,\n"
+    "                       user, capabilities, rlimits, seccomp); in the foreground, forward\n"
+    "                       signals and exit with its status (128+signal when killed)\n"
     "  kill [--all] ID [SIGNAL]   send a signal (default SIGTERM; names or numbers)\n"
     "  delete [--force] ID  remove a stopped container (--force: kill it first)\n"
     "  list [-q] [--format table|json]   list containers\n"
@@ -108,6 +114,71 @@ int cmd_start(const Global& g, const std::vector<std::string>& argv) {
   Args a(argv, {});
   runtime::start_container(g.root, need_id(a, "start"));
   return 0;
+}
+
+const std::vector<FlagSpec> kExecFlags = {
+    {{"env", "e"}, true},          {{"cwd"}, true},           {{"user", "u"}, true},
+    {{"additional-gids", "g"}, true}, {{"detach", "d"}, false}, {{"pid-file"}, true},
+    {{"process", "p"}, true},      {{"tty", "t"}, false},      {{"console-socket"}, true},
+    {{"preserve-fds"}, true},      {{"cap", "c"}, true},       {{"no-new-privs"}, false},
+    {{"apparmor"}, true},          {{"process-label"}, true},  {{"ignore-paused"}, false},
+    {{"cgroup"}, true},            {{"help", "h"}, false},
+};
+
+uint32_t parse_id_number(const std::string& s, const char* what) {
+  if (s.empty() || s.size() > 10 || s.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoull(s) > UINT32_MAX)
+    throw Error(std::string("exec --user: invalid ") + what + " \"" + s + "\" (numeric UID[:GID] expected)");
+  return static_cast<uint32_t>(std::stoul(s));
+}
+
+int cmd_exec(const Global& g, const std::vector<std::string>& argv) {
+  // Flags end at the container id: what follows is the command and its own flags.
+  Args a(argv, kExecFlags, true);
+  if (a.has("help")) {
+    std::fputs(kOciHelp, stdout);
+    return 0;
+  }
+  if (a.has("tty") || !a.value_or("console-socket", "").empty())
+    throw Error("exec --tty/--console-socket: a terminal is not supported by ecsa-runc exec");
+  if (std::stoi(a.value_or("preserve-fds", "0")) != 0)
+    throw Error("exec --preserve-fds: not supported by ecsa-runc exec");
+  if (a.has("cap") || a.has("no-new-privs") || a.has("cgroup"))
+    throw Error("exec --cap/--no-new-privs/--cgroup: not supported by ecsa-runc exec; the container's config applies");
+  runtime::ExecOptions o;
+  o.root = g.root;
+  o.id = need_id(a, "exec");
+  if (auto path = a.value("process")) {
+    // As runc: the process file replaces the command line's process flags.
+    json::Json doc = json::parse(fs::read_file(*path), *path);
+    try {
+      runtime::exec_options_from_process(json::Node(doc, ""), o);
+    } catch (const Error&) {
+      rethrow_with_context("exec --process " + *path);
+    }
+  } else {
+    o.args.assign(a.positional().begin() + 1, a.positional().end());
+    if (o.args.empty()) throw Error("exec: a command is required (ID COMMAND [ARG...] or --process)");
+    if (a.has("env")) o.env = runtime::merge_env(runtime::container_process_env(g.root, o.id), a.values("env"));
+    o.cwd = a.value_or("cwd", "");
+    if (auto user = a.value("user")) {
+      auto colon = user->find(':');
+      o.uid = parse_id_number(user->substr(0, colon), "UID");
+      o.gid = colon == std::string::npos ? 0 : parse_id_number(user->substr(colon + 1), "GID");
+    }
+    for (const auto& gid : a.values("additional-gids")) o.additional_gids.push_back(parse_id_number(gid, "GID"));
+  }
+  pid_t pid = runtime::exec_process(o);
+  if (auto pid_file = a.value("pid-file")) {
+    std::string path = *pid_file;
+    if (path[0] != '/') {
+      char cwd[4096];
+      if (getcwd(cwd, sizeof cwd)) path = fs::join(cwd, path);
+    }
+    fs::write_file_atomic(path, std::to_string(pid), 0644, false);
+  }
+  if (a.has("detach")) return 0;
+  return runtime::wait_forwarding_signals(pid);
 }
 
 int cmd_state(const Global& g, const std::vector<std::string>& argv) {
@@ -268,7 +339,7 @@ int oci_main(const std::vector<std::string>& argv) {
   std::string verb = argv[i];
   std::vector<std::string> rest(argv.begin() + static_cast<long>(i) + 1, argv.end());
   for (const auto& r : rest)
-    if (r == "--help" || r == "-h") {
+    if ((r == "--help" || r == "-h") && verb != "exec") {
       std::fputs(kOciHelp, stdout);
       return 0;
     }
@@ -283,7 +354,8 @@ int oci_main(const std::vector<std::string>& argv) {
     if (verb == "list") return cmd_list(g, rest);
     if (verb == "ps") return cmd_ps(g, rest);
     if (verb == "features") return cmd_features(rest);
-    if (verb == "exec" || verb == "pause" || verb == "resume" || verb == "update" ||
+    if (verb == "exec") return cmd_exec(g, rest);
+    if (verb == "pause" || verb == "resume" || verb == "update" ||
         verb == "events" || verb == "checkpoint" || verb == "restore")
       throw Error(verb + ": not supported by ecsa-runc");
     throw Error("unknown command \"" + verb + "\" (see --help)");
@@ -299,5 +371,5 @@ int oci_main(const std::vector<std::string>& argv) {
 }  // namespace ecsa::cli
 
 ECSA_COMMAND("oci", "oci [GLOBAL OPTIONS] VERB [ARGS...]",
-             "runc-compatible OCI runtime (create, start, state, kill, delete, run, ...)",
+             "runc-compatible OCI runtime (create, start, state, kill, delete, run, exec, ...)",
              ecsa::cli::oci_main);

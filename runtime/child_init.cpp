@@ -20,6 +20,7 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "runtime/child_mounts.hpp"
+#include "runtime/container_init.hpp"
 #include "runtime/hooks.hpp"
 #include "runtime/init_context.hpp"
 #include "runtime/sync_channel.hpp"
@@ -191,6 +192,7 @@ void wait_for_start(int fifo_fd) {
 void container_init(InitContext& ctx, int sync_fd) {
   const oci::Spec& spec = *ctx.spec;
   const oci::Process& proc = *spec.process;
+  std::string state_json;
   try {
     // No one in the container may open our /proc/<pid>/exe (the runtime binary on the host)
     // before we exec: CVE-2019-5736. execve resets it.
@@ -222,7 +224,7 @@ void container_init(InitContext& ctx, int sync_fd) {
       if (ctx.new_cgroupns && unshare(CLONE_NEWCGROUP) != 0) throw_errno("create cgroup namespace");
     }
     send_msg(sync_fd, SyncMsg::mounts_done, "");
-    std::string state_json = wait_go(sync_fd);  // prestart and createRuntime hooks have run
+    state_json = wait_go(sync_fd);  // prestart and createRuntime hooks have run
 
     run_hooks("createContainer", spec.hooks.create_container, state_json);
     child_pivot_root(ctx);
@@ -255,7 +257,8 @@ void container_init(InitContext& ctx, int sync_fd) {
 
   // Started. From here errors go to the process's stderr: `create` is gone.
   try {
-    run_hooks("startContainer", spec.hooks.start_container, "");
+    // The spec gives every hook the state on stdin, startContainer ones included.
+    run_hooks("startContainer", spec.hooks.start_container, state_json);
   } catch (const std::exception& e) {
     dprintf(2, "ecsa-run: %s\n", e.what());
     _exit(1);
@@ -276,6 +279,9 @@ void container_init(InitContext& ctx, int sync_fd) {
       _exit(1);
     }
   }
+  // With "ecsa.init": "true" we stay as PID 1 (reaper, signal forwarder) under every
+  // restriction the process gets, and the process runs as our child (PID 2).
+  if (init_requested(spec.annotations)) split_off_init();
   execve(ctx.exec_path.c_str(), argv.data(), envp.data());
   dprintf(2, "ecsa-run: exec %s: %s\n", ctx.exec_path.c_str(), strerror(errno));
   _exit(127);

@@ -200,14 +200,11 @@ void create_devices(const InitContext& ctx, int root_fd) {
 
 void child_mount_rootfs(const InitContext& ctx) {
   const auto& spec = *ctx.spec;
-  // Nothing we mount may propagate back to the host.
-  unsigned long prop = MS_SLAVE | MS_REC;
-  if (!spec.linux.rootfs_propagation.empty()) {
-    auto f = oci::parse_mount_options({spec.linux.rootfs_propagation});
-    prop = f.propagation | (f.recursive ? MS_REC : 0);
-    if (prop & MS_SHARED) prop = MS_SLAVE | MS_REC;  // shared is set on the new root after pivot
-  }
-  do_mount("", "/", nullptr, prop, "", "set propagation of /");
+  // Nothing we mount may propagate back to the host, whatever linux.rootfsPropagation says:
+  // that one applies to the container's root once it is "/" (child_finish_rootfs). Making the
+  // host's "/" private or unbindable here instead would not protect mounts under it that are
+  // shared, and an unbindable "/" could not be bound as the rootfs (EINVAL).
+  do_mount("", "/", nullptr, MS_SLAVE | MS_REC, "", "set propagation of /");
   // pivot_root needs the rootfs to be a mount point.
   do_mount(ctx.rootfs, ctx.rootfs, nullptr, MS_BIND | MS_REC, "", "bind rootfs " + ctx.rootfs);
   UniqueFd root_fd(open(ctx.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -256,9 +253,11 @@ void child_finish_rootfs(const InitContext& ctx) {
     do_mount("", "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags("/"), "",
              "remount / read-only");
   if (!spec.linux.rootfs_propagation.empty()) {
+    // Last, on the container's root (as runc does after pivot_root): an unbindable root set
+    // earlier would refuse the bind mounts of readonlyPaths.
     auto f = oci::parse_mount_options({spec.linux.rootfs_propagation});
-    if (f.propagation & MS_SHARED)
-      do_mount("", "/", nullptr, f.propagation | (f.recursive ? MS_REC : 0), "", "set propagation of /");
+    do_mount("", "/", nullptr, f.propagation | (f.recursive ? MS_REC : 0), "",
+             "set propagation of / to " + spec.linux.rootfs_propagation);
   }
 }
 

@@ -10,6 +10,7 @@
 
 #include "common/error.hpp"
 #include "common/fd.hpp"
+#include "common/log.hpp"
 
 namespace ecsa::runtime {
 
@@ -89,7 +90,21 @@ void run_hook(const char* kind, const oci::Hook& h, const std::string& state_jso
 }  // namespace
 
 void run_hooks(const char* kind, const std::vector<oci::Hook>& hooks, const std::string& state_json) {
-  for (const auto& h : hooks) run_hook(kind, h, state_json);
+  // The spec: a failing poststart or poststop hook is a warning, and the remaining hooks and
+  // the lifecycle go on as if it had succeeded.
+  const std::string k = kind;
+  const bool warn_only = k == "poststart" || k == "poststop";
+  for (const auto& h : hooks) {
+    if (!warn_only) {
+      run_hook(kind, h, state_json);
+      continue;
+    }
+    try {
+      run_hook(kind, h, state_json);
+    } catch (const std::exception& e) {
+      log::warn(e.what());
+    }
+  }
 }
 
 json::Json hooks_to_json(const std::vector<oci::Hook>& hooks) {

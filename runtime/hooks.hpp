@@ -8,7 +8,8 @@
 
 namespace ecsa::runtime {
 
-// Runs hooks in order; the first failure throws Error("<kind> hook <path>: ...").
+// Runs hooks in order; the first failure throws Error("<kind> hook <path>: ..."), except for
+// poststart and poststop hooks: each failure is logged as a warning and the next hook runs.
 void run_hooks(const char* kind, const std::vector<oci::Hook>& hooks, const std::string& state_json);
 
 json::Json hooks_to_json(const std::vector<oci::Hook>& hooks);

@@ -1,5 +1,7 @@
 // Seccomp, capabilities and rlimits applied for real, each in a forked child that reports
-// back through a pipe, so the test process keeps its own privileges and limits.
+// back through a pipe, so the test process keeps its own privileges and limits. Then what the
+// OCI conformance suite (tests/conformance) found, checked on real containers: root mount
+// propagation and failing poststart/poststop hooks.
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
@@ -25,6 +27,7 @@
 #include "runtime/capabilities.hpp"
 #include "runtime/rlimits.hpp"
 #include "runtime/seccomp.hpp"
+#include "tests/support/process_harness.hpp"
 
 using namespace ecsa::runtime;
 
@@ -388,4 +391,64 @@ TEST_CASE("a real engine default profile compiles, loads and runs a shell",
   REQUIRE(r.out == "add_key=ENOSYS swapon=EPERM\nhello from sh\n");
   REQUIRE(WIFEXITED(r.status));
   REQUIRE(WEXITSTATUS(r.status) == 0);
+}
+
+namespace {
+// The optional fields of the container's "/" line in its /proc/self/mountinfo
+// ("shared:N", "master:N", "unbindable"; none for a private mount).
+std::string root_propagation(const std::string& propagation) {
+  ecsa::test::Bundle b;
+  b.config["linux"]["rootfsPropagation"] = propagation;
+  b.set_args({"awk", "$5 == \"/\" { f = \"\"; for (i = 7; $i != \"-\"; i++) f = f $i \" \"; print f \"|\" }",
+              "/proc/self/mountinfo"});
+  auto r = b.run();
+  INFO(propagation << ": " << r.err);
+  REQUIRE(r.code == 0);
+  return r.out;
+}
+}  // namespace
+
+TEST_CASE("rootfsPropagation applies to the container's root, after pivot_root",
+          "[integration][runtime]") {
+  // unbindable used to fail create: the host's "/" was made unbindable before the rootfs was
+  // bound from it (EINVAL).
+  std::string out = root_propagation("unbindable");
+  CHECK(out.find("unbindable") != std::string::npos);
+  out = root_propagation("private");
+  CHECK(out.find("shared:") == std::string::npos);
+  CHECK(out.find("master:") == std::string::npos);
+  CHECK(out.find("unbindable") == std::string::npos);
+  // A slave of the host's mount where that one is shared ("master:N"); on a host whose "/" is
+  // private (this VM) it stays private. Never shared with the host either way.
+  out = root_propagation("rslave");
+  CHECK(out.find("shared:") == std::string::npos);
+  CHECK(out.find("unbindable") == std::string::npos);
+  out = root_propagation("shared");
+  CHECK(out.find("shared:") != std::string::npos);
+}
+
+TEST_CASE("a failing poststart or poststop hook is a warning: the next hooks still run",
+          "[integration][runtime]") {
+  ecsa::test::Bundle b;
+  std::string log = b.scratch() + "/hooks.log";
+  auto hooks = [&](const char* name) {
+    return nlohmann::json::array(
+        {{{"path", "/bin/false"}},
+         {{"path", "/bin/sh"}, {"args", {"sh", "-c", std::string("echo ") + name + " >> " + log}}}});
+  };
+  b.config["hooks"] = {{"poststart", hooks("poststart")}, {"poststop", hooks("poststop")}};
+  b.set_args({"true"});
+  auto r = b.run();
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(ecsa::fs::read_file(log) == "poststart\npoststop\n");
+  CHECK(r.err.find("poststart hook /bin/false: exit status 1") != std::string::npos);
+  CHECK(r.err.find("poststop hook /bin/false: exit status 1") != std::string::npos);
+  // A failing prestart hook still fails the container.
+  ecsa::test::Bundle p;
+  p.config["hooks"] = {{"prestart", {{{"path", "/bin/false"}}}}};
+  p.set_args({"true"});
+  r = p.run();
+  CHECK(r.code != 0);
+  CHECK(r.err.find("prestart hook /bin/false: exit status 1") != std::string::npos);
 }

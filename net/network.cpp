@@ -1,6 +1,7 @@
 // Setup, teardown and garbage collection of bridge networking for containers.
 #include "net/network.hpp"
 
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include "net/allocator.hpp"
 #include "net/conntrack.hpp"
 #include "net/ipv4.hpp"
+#include "net/link_reaper.hpp"
 #include "net/nft.hpp"
 #include "net/port_rules.hpp"
 #include "net/rtnl.hpp"
@@ -26,6 +28,10 @@ constexpr const char* kDefaultBridge = "ecsa0";
 // Clear of Docker's 172.17.0.0/16 (and its 172.16/12 pools) and podman's 10.88.0.0/16.
 constexpr const char* kDefaultSubnet = "10.217.0.0/16";
 constexpr const char* kVethPrefix = "ve";
+// Link group of host veth ends whose container is torn down, waiting for deletion (by a
+// background reaper, else by gc). Deleting a link costs RCU grace periods; relabelling
+// does not.
+constexpr uint32_t kReleasedGroup = 0xec5a0de1;
 
 struct Params {
   std::string root, bridge, table;
@@ -51,11 +57,14 @@ Params params_from_env() {
   return p;
 }
 
-// Host-side veth name from bridge and container id: stable (teardown and gc find it without
-// asking the kernel) and within IFNAMSIZ.
+// Host-side veth name, recorded in the state: unique per setup, so a link of an earlier
+// setup of the same id still waiting for its deletion never clashes; within IFNAMSIZ.
 std::string veth_name(const std::string& bridge, const std::string& id) {
+  uint64_t salt = 0;
+  if (getrandom(&salt, sizeof salt, 0) != static_cast<ssize_t>(sizeof salt))
+    salt = static_cast<uint64_t>(getpid()) << 32;
   uint64_t h = 1469598103934665603ULL;  // FNV-1a
-  for (unsigned char ch : bridge + "/" + id) {
+  for (unsigned char ch : bridge + "/" + id + "/" + std::to_string(salt)) {
     h ^= ch;
     h *= 1099511628211ULL;
   }
@@ -106,24 +115,63 @@ void configure_inside(pid_t pid, uint32_t ip, int prefix_len, uint32_t gateway) 
   in.add_default_route(gateway, eth);
 }
 
+enum class LinkRemoval { now, background };
+
 // Removes everything recorded for `c`, then its state. Keeps the state (for a later gc) if
-// some part could not be removed.
-void teardown_locked(const StateDir& sd, const ContainerNet& c) {
+// some part could not be removed. With LinkRemoval::background the host veth end (if the
+// kernel has not removed it with the container's namespace already) is only labelled
+// released; returns true when such a link waits for deletion.
+bool teardown_locked(const StateDir& sd, const ContainerNet& c, LinkRemoval how) {
   std::string errors;
+  bool pending = false;
   try {
-    Nft nft;
-    unpublish_ports(nft, c);
+    unpublish_ports(Nft::shared(), c);
   } catch (const std::exception& e) {
     errors += std::string(errors.empty() ? "" : "; ") + e.what();
   }
   try {
     Rtnl rt;
-    rt.delete_link(c.veth_host);
+    if (how == LinkRemoval::now)
+      rt.delete_link(c.veth_host);
+    else
+      pending = rt.set_group(c.veth_host, kReleasedGroup);
   } catch (const std::exception& e) {
     errors += std::string(errors.empty() ? "" : "; ") + e.what();
   }
   if (!errors.empty()) throw Error("tear down network of container " + c.id + ": " + errors);
   sd.remove(c.id);
+  return pending;
+}
+
+// Whether the namespace `c` was set up in is gone: its process is gone (or is another one
+// with the same pid) and so is the host veth end, which the kernel deletes with the
+// namespace. A namespace still held by someone else (a container sharing it) keeps it.
+bool owner_gone(Rtnl& rt, const ContainerNet& c) {
+  if (c.netns_pid <= 0 || process_start_time(c.netns_pid) == c.netns_start_time) return false;
+  return rt.link_index(c.veth_host) == 0;
+}
+
+// The cheap part of gc at every setup: releases what containers whose namespace is gone
+// still hold (address, ports, map elements). Returns the containers that remain.
+std::vector<ContainerNet> release_dead_owners(const StateDir& sd, Rtnl& rt,
+                                              std::vector<ContainerNet> all) {
+  std::vector<ContainerNet> kept;
+  for (auto& c : all) {
+    bool gone = false;
+    try {
+      gone = owner_gone(rt, c);
+      if (gone) {
+        log::info("net: releasing network of container " + c.id + " (" + c.ip +
+                  "): its network namespace is gone");
+        teardown_locked(sd, c, LinkRemoval::background);
+      }
+    } catch (const std::exception& e) {
+      log::warn(std::string("net: ") + e.what());
+      gone = false;
+    }
+    if (!gone) kept.push_back(std::move(c));
+  }
+  return kept;
 }
 
 // Best effort: a failure here only delays the mapping for a client that was already sending.
@@ -155,9 +203,13 @@ NetworkState setup_network(const std::string& container_id, pid_t netns_pid,
   Params p = params_from_env();
   StateDir sd(p.root);
   UniqueFd lock = sd.lock();
-  if (sd.load(container_id))
-    throw Error("network of container " + container_id + ": already set up");
-  auto all = sd.load_all();
+  Rtnl host;
+  std::vector<std::string> torn;
+  auto all = release_dead_owners(sd, host, sd.load_all(&torn));
+  for (const auto& id : torn) sd.remove(id);
+  for (const auto& o : all)
+    if (o.id == container_id)
+      throw Error("network of container " + container_id + ": already set up");
 
   ContainerNet c;
   c.id = container_id;
@@ -191,13 +243,10 @@ NetworkState setup_network(const std::string& container_id, pid_t netns_pid,
   }
 
   try {
-    Rtnl host;
     int bridge = ensure_bridge(host, p);
-    Nft nft;
+    Nft& nft = Nft::shared();
     ensure_nat_table(nft, NatTable{p.table, p.bridge, p.subnet}, all);
     host.create_veth(c.veth_host, bridge, "eth0", netns_pid);
-    int veth = host.link_index(c.veth_host);
-    host.set_up(veth, c.veth_host);
     // A container reaching its own published port comes back out the port it came in on.
     try {
       fs::write_existing("/sys/class/net/" + c.veth_host + "/brport/hairpin_mode", "1");
@@ -210,7 +259,7 @@ NetworkState setup_network(const std::string& container_id, pid_t netns_pid,
     publish_ports(nft, c);
   } catch (const std::exception&) {
     try {
-      teardown_locked(sd, c);
+      teardown_locked(sd, c, LinkRemoval::now);
     } catch (const std::exception& e) {
       log::warn(std::string("cleanup after failed network setup: ") + e.what());
     }
@@ -223,8 +272,12 @@ NetworkState setup_network(const std::string& container_id, pid_t netns_pid,
 void teardown_network(const std::string& container_id) {
   validate_container_id(container_id);
   StateDir sd(StateDir::default_root());
-  UniqueFd lock = sd.lock();
-  if (auto c = sd.load(container_id)) teardown_locked(sd, *c);
+  bool pending = false;
+  {
+    UniqueFd lock = sd.lock();
+    if (auto c = sd.load(container_id)) pending = teardown_locked(sd, *c, LinkRemoval::background);
+  }
+  if (pending) reap_links_in_background(kReleasedGroup);
 }
 
 void gc_network(const std::function<bool(const std::string& id)>& container_exists) {
@@ -232,15 +285,17 @@ void gc_network(const std::function<bool(const std::string& id)>& container_exis
   StateDir sd(p.root);
   UniqueFd lock = sd.lock();
   std::string errors;
-  for (const auto& c : sd.load_all()) {
+  std::vector<std::string> torn;
+  for (const auto& c : sd.load_all(&torn)) {
     if (container_exists(c.id)) continue;
     log::info("net gc: releasing network of container " + c.id + " (" + c.ip + ")");
     try {
-      teardown_locked(sd, c);
+      teardown_locked(sd, c, LinkRemoval::background);
     } catch (const std::exception& e) {
       errors += std::string(errors.empty() ? "" : "; ") + e.what();
     }
   }
+  for (const auto& id : torn) sd.remove(id);
   std::set<std::string> ids, veths;
   for (const auto& c : sd.load_all()) {
     ids.insert(c.id);
@@ -250,14 +305,16 @@ void gc_network(const std::function<bool(const std::string& id)>& container_exis
   if (int bridge = rt.link_index(p.bridge)) {
     for (const auto& l : rt.links()) {
       if (l.master != bridge || l.kind != "veth" || !is_our_veth_name(l.name) ||
-          veths.count(l.name))
+          veths.count(l.name) || l.group == kReleasedGroup)
         continue;
       log::info("net gc: removing orphaned link " + l.name);
-      rt.delete_link(l.name);
+      rt.set_group(l.name, kReleasedGroup);
     }
   }
-  Nft nft;
-  remove_orphan_mappings(nft, p.table, ids);
+  // Released links (of any ecsa bridge), those a background reaper has not deleted yet
+  // included, all in one request.
+  rt.delete_group(kReleasedGroup);
+  remove_orphan_mappings(Nft::shared(), p.table, ids);
   if (!errors.empty()) throw Error("net gc: " + errors);
 }
 
@@ -282,15 +339,24 @@ bool network_owner_alive(const std::string& container_id) {
   return c && c->netns_pid > 0 && process_start_time(c->netns_pid) == c->netns_start_time;
 }
 
+int links_pending_release() {
+  Rtnl rt;
+  int n = 0;
+  for (const auto& l : rt.links())
+    if (l.group == kReleasedGroup) ++n;
+  return n;
+}
+
 bool remove_network_if_unused() {
   Params p = params_from_env();
   StateDir sd(p.root);
   UniqueFd lock = sd.lock();
   if (!sd.load_all().empty()) return false;
-  Nft nft;
+  Nft& nft = Nft::shared();
   if (!nft.list_json("list table ip " + p.table).empty())
     nft.apply("delete table ip " + p.table, "nftables: delete table ip " + p.table);
   Rtnl rt;
+  rt.delete_group(kReleasedGroup);  // before the bridge, whose ports they still are
   rt.delete_link(p.bridge);
   for (const char* cursor : {"last_ip", "last_port"}) {
     std::string path = fs::join(p.root, cursor);

@@ -61,8 +61,13 @@ struct NetworkState {
 };
 
 // Creates everything for a bridge-mode container whose network namespace is that of
-// `netns_pid`. Other modes: returns an empty state and does nothing. On failure removes
-// whatever it created and throws Error.
+// `netns_pid`; when it returns the container is reachable (veth, addresses, route and DNAT
+// map elements in place). Other modes: returns an empty state and does nothing. On failure
+// removes whatever it created and throws Error.
+// First, the cheap part of gc: containers whose namespace is gone (their netns process is
+// gone and so is their veth, which the kernel deletes with the namespace) give back their
+// address, ports and map elements; a namespace kept alive by another process (container:<id>
+// sharing) keeps them. Costs one /proc read per container with state.
 NetworkState setup_network(const std::string& container_id, pid_t netns_pid,
                            const NetworkConfig& cfg);
 
@@ -71,21 +76,31 @@ NetworkState setup_network(const std::string& container_id, pid_t netns_pid,
 void write_etc_files(const std::string& dir, const NetworkConfig& cfg, const NetworkState& st,
                      const std::string& container_name);
 
-// Removes the veth, the port mappings and the reservation of a container. Unknown ids and
-// repeated calls are fine.
+// Removes the port mappings, the reservation and the veth of a container. Unknown ids and
+// repeated calls are fine. When the container is stopped the kernel has deleted the veth
+// with its namespace (or is about to); a veth still there is labelled released (link group)
+// and deleted by a detached process right after (gc_network deletes leftovers): deleting a
+// link costs ~20 ms of kernel RCU waits, which stay off the caller's path.
 void teardown_network(const std::string& container_id);
 
 // Tears down every container whose id `container_exists` denies, and removes links and
-// nftables entries of ours that no state file accounts for.
+// nftables entries of ours that no state file accounts for, and released links not yet
+// deleted; links synchronously, in one request.
 void gc_network(const std::function<bool(const std::string& id)>& container_exists);
 
 // Ids with network state (bridge mode containers set up and not torn down).
 std::vector<std::string> list_networked_containers();
-// What setup_network returned for a container still set up; std::nullopt otherwise.
+// What setup_network returned for a container still set up (its bridge address and
+// published ports, e.g. for /etc/hosts links of other containers); std::nullopt otherwise.
 std::optional<NetworkState> network_state(const std::string& container_id);
 // Whether the process whose network namespace a container was set up with still exists
 // (same pid and start time): a default "container exists" test for gc without a runtime.
 bool network_owner_alive(const std::string& container_id);
+
+// Host veth ends of torn-down containers still waiting for their deletion in the
+// background (teardown_network returns before the kernel's slow part of deleting a link).
+// gc_network deletes them at once.
+int links_pending_release();
 
 // Removes the bridge and ecsa's nftables table when no container uses them (tests, `ecsa-run
 // net reset`). Returns false, doing nothing, while containers still hold state.

@@ -6,10 +6,20 @@ struct nft_ctx;
 
 namespace ecsa::net {
 
+// Whether chain `chain` of table `table` (family ip) exists: one netlink round trip,
+// without libnftables' cache of the whole ruleset.
+bool nft_ip_chain_exists(const std::string& table, const std::string& chain);
+
 class Nft {
  public:
   Nft();
   ~Nft();
+  // One context for the whole process, never closed before exit. Closing a netfilter
+  // socket right after a commit waits for the kernel's deferred release of the
+  // transaction (an RCU grace period, ~10 ms here), which a fresh context per call puts on
+  // every setup and teardown. Callers hold the network state lock, which also serializes
+  // threads (each lock is its own open file description).
+  static Nft& shared();
   Nft(const Nft&) = delete;
   Nft& operator=(const Nft&) = delete;
 

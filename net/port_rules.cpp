@@ -79,8 +79,9 @@ std::string elements_script(const std::string& verb, const std::string& table,
   return s;
 }
 
-bool table_ready(Nft& nft, const std::string& table) {
-  return !nft.list_json("list chain ip " + table + " postrouting").empty();
+// The table script creates postrouting last, in the same transaction as everything else.
+bool table_ready(const std::string& table) {
+  return nft_ip_chain_exists(table, "postrouting");
 }
 
 bool is_missing_error(const std::string& err) {
@@ -92,7 +93,7 @@ bool is_missing_error(const std::string& err) {
 // Creates the table when missing (first use, after a reboot, or after someone flushed the
 // ruleset), re-adding the entries of containers that still have state.
 void ensure_nat_table(Nft& nft, const NatTable& p, const std::vector<ContainerNet>& existing) {
-  if (table_ready(nft, p.table)) return;
+  if (table_ready(p.table)) return;
   std::string script =
       "add table ip " + p.table + "\ndelete table ip " + p.table + "\n" + table_script(p);
   for (const auto& c : existing)

@@ -11,10 +11,11 @@
 #include <sys/random.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <memory>
-#include <thread>
 #include <utility>
 
 #include "common/error.hpp"
@@ -77,6 +78,7 @@ Rtnl::Link parse_link(const nlmsghdr* nlh) {
   mnl_attr_parse(nlh, sizeof(ifinfomsg), collect_attr, tb);
   if (tb[IFLA_IFNAME]) l.name = mnl_attr_get_str(tb[IFLA_IFNAME]);
   if (tb[IFLA_MASTER]) l.master = static_cast<int>(mnl_attr_get_u32(tb[IFLA_MASTER]));
+  if (tb[IFLA_GROUP]) l.group = mnl_attr_get_u32(tb[IFLA_GROUP]);
   if (tb[IFLA_LINKINFO]) {
     const nlattr* info[IFLA_MAX + 1] = {};
     mnl_attr_parse_nested(tb[IFLA_LINKINFO], collect_attr, info);
@@ -102,17 +104,20 @@ Rtnl Rtnl::in_netns_of(pid_t pid) {
   std::string path = "/proc/" + std::to_string(pid) + "/ns/net";
   UniqueFd ns(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!ns) throw_errno("open " + path);
-  mnl_socket* s = nullptr;
+  UniqueFd own(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+  if (!own) throw_errno("open /proc/thread-self/ns/net");
+  // setns affects only the calling thread, which enters the namespace just long enough to
+  // create the socket (cheaper than a helper thread, which has to be scheduled) and comes
+  // straight back; nothing else runs on it meanwhile.
+  if (setns(ns.get(), CLONE_NEWNET) != 0) throw_errno("setns " + path);
   std::string err;
-  // setns affects only the calling thread; this thread exists only to create the socket.
-  std::thread t([&] {
-    if (setns(ns.get(), CLONE_NEWNET) != 0) {
-      err = errno_message("setns " + path, errno);
-      return;
-    }
-    s = open_socket(&err);
-  });
-  t.join();
+  mnl_socket* s = open_socket(&err);
+  if (setns(own.get(), CLONE_NEWNET) != 0) {
+    // Going on in the container's namespace would configure the wrong one.
+    std::fprintf(stderr, "ecsa-run: cannot return to the host network namespace: %s\n",
+                 std::strerror(errno));
+    std::abort();
+  }
   if (!s) throw Error(err + " (network namespace of pid " + std::to_string(pid) + ")");
   return Rtnl(s, " in network namespace of pid " + std::to_string(pid));
 }
@@ -183,6 +188,21 @@ std::vector<Rtnl::Link> Rtnl::links() {
     if (m->nlmsg_type == RTM_NEWLINK) out.push_back(parse_link(m));
   };
   int err = transact(sock_, portid_, ++seq_, nlh, &fn);
+  // EINTR: links came or went during the dump (NLM_F_DUMP_INTR), e.g. a namespace's veth
+  // being deleted. Dump again, on a fresh socket: the rest of the old dump may still be
+  // queued on this one.
+  for (int attempt = 0; err == EINTR && attempt < 10 && where_.empty(); ++attempt) {
+    std::string open_err;
+    mnl_socket* fresh = open_socket(&open_err);
+    if (!fresh) throw Error(open_err);
+    mnl_socket_close(sock_);
+    sock_ = fresh;
+    portid_ = mnl_socket_get_portid(sock_);
+    out.clear();
+    nlh = put_header(buf, RTM_GETLINK, NLM_F_DUMP);
+    put_ifinfo(nlh);
+    err = transact(sock_, portid_, ++seq_, nlh, &fn);
+  }
   if (err) fail("list links", err);
   return out;
 }
@@ -212,7 +232,10 @@ void Rtnl::create_veth(const std::string& host_name, int master_index, const std
                        pid_t peer_netns_pid) {
   char buf[MNL_SOCKET_BUFFER_SIZE];
   nlmsghdr* nlh = put_header(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-  put_ifinfo(nlh);
+  // The host end comes up as it is created: no further round trip to set it up.
+  ifinfomsg* ifi = put_ifinfo(nlh);
+  ifi->ifi_flags = IFF_UP;
+  ifi->ifi_change = IFF_UP;
   mnl_attr_put_strz(nlh, IFLA_IFNAME, host_name.c_str());
   if (master_index) mnl_attr_put_u32(nlh, IFLA_MASTER, static_cast<uint32_t>(master_index));
   nlattr* info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
@@ -221,6 +244,7 @@ void Rtnl::create_veth(const std::string& host_name, int master_index, const std
   nlattr* peer = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
   // The peer's attributes follow its own ifinfomsg header inside the nest.
   auto* pifi = static_cast<ifinfomsg*>(mnl_nlmsg_get_payload_tail(nlh));
+  // (Not the peer: the kernel would open it before the pair is linked, ENOTCONN.)
   std::memset(pifi, 0, sizeof(*pifi));
   nlh->nlmsg_len += MNL_ALIGN(sizeof(ifinfomsg));
   mnl_attr_put_strz(nlh, IFLA_IFNAME, peer_name.c_str());
@@ -293,6 +317,29 @@ bool Rtnl::delete_link(const std::string& name) {
   int err = request(nlh);
   if (err == ENODEV) return false;
   if (err) fail("delete link " + name, err);
+  return true;
+}
+
+bool Rtnl::set_group(const std::string& name, uint32_t group) {
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  nlmsghdr* nlh = put_header(buf, RTM_NEWLINK, 0);
+  put_ifinfo(nlh);
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
+  mnl_attr_put_u32(nlh, IFLA_GROUP, group);
+  int err = request(nlh);
+  if (err == ENODEV) return false;
+  if (err) fail("move link " + name + " to group " + std::to_string(group), err);
+  return true;
+}
+
+bool Rtnl::delete_group(uint32_t group) {
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  nlmsghdr* nlh = put_header(buf, RTM_DELLINK, 0);
+  put_ifinfo(nlh);  // index 0 and no name: the kernel deletes by group
+  mnl_attr_put_u32(nlh, IFLA_GROUP, group);
+  int err = request(nlh);
+  if (err == ENODEV) return false;
+  if (err) fail("delete links of group " + std::to_string(group), err);
   return true;
 }
 

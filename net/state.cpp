@@ -2,13 +2,16 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/json_node.hpp"
+#include "common/log.hpp"
 
 namespace ecsa::net {
 
@@ -145,17 +148,25 @@ std::optional<ContainerNet> StateDir::load(const std::string& id) const {
   }
 }
 
-std::vector<ContainerNet> StateDir::load_all() const {
+std::vector<ContainerNet> StateDir::load_all(std::vector<std::string>* unreadable) const {
   std::vector<ContainerNet> out;
   for (const auto& name : fs::list_dir(fs::join(root_, "containers"))) {
     if (name.size() <= 5 || name.compare(name.size() - 5, 5, ".json") != 0) continue;
-    if (auto c = load(name.substr(0, name.size() - 5))) out.push_back(*c);
+    std::string id = name.substr(0, name.size() - 5);
+    try {
+      if (auto c = load(id)) out.push_back(*c);
+    } catch (const Error& e) {
+      log::warn(std::string("net: skipping unreadable state: ") + e.what());
+      if (unreadable) unreadable->push_back(id);
+    }
   }
   return out;
 }
 
 void StateDir::save(const ContainerNet& c) const {
-  fs::write_file_atomic(container_path(c.id), to_json(c), 0600);
+  // Not durable (no fsync, ~ms on a disk): the links, addresses and rules it describes do
+  // not survive a reboot either; a file torn by a power loss is skipped and removed.
+  fs::write_file_atomic(container_path(c.id), to_json(c), 0600, false);
 }
 
 void StateDir::remove(const std::string& id) const {
@@ -170,16 +181,14 @@ uint32_t StateDir::cursor(const std::string& name) const {
 }
 
 void StateDir::set_cursor(const std::string& name, uint32_t value) const {
-  // A lost cursor only changes where the round-robin search starts: no fsync dance.
+  // A lost or torn cursor only changes where the round-robin search starts, and only
+  // lock holders read it: overwritten in place, no temporary file, rename or fsync.
   std::string path = fs::join(root_, name);
-  std::string tmp = path + ".tmp";
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!fd) throw_errno("open " + tmp);
-  std::string v = std::to_string(value) + "\n";
-  if (::write(fd.get(), v.data(), v.size()) != static_cast<ssize_t>(v.size()))
-    throw_errno("write " + tmp);
-  fd.reset();
-  if (::rename(tmp.c_str(), path.c_str()) != 0) throw_errno("rename " + tmp);
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd) throw_errno("open " + path);
+  char v[16];
+  int n = std::snprintf(v, sizeof v, "%-10u\n", value);  // fixed width: no truncate
+  if (::pwrite(fd.get(), v, static_cast<size_t>(n), 0) != n) throw_errno("write " + path);
 }
 
 }  // namespace ecsa::net

@@ -46,7 +46,10 @@ class StateDir {
   // Exclusive lock for the lifetime of the returned fd.
   UniqueFd lock() const;
 
-  std::vector<ContainerNet> load_all() const;
+  // Files that cannot be read as state (torn by a power loss: they are written without
+  // fsync, as everything they describe is gone after a reboot anyway) are skipped with a
+  // warning, and their ids added to `unreadable` when given.
+  std::vector<ContainerNet> load_all(std::vector<std::string>* unreadable = nullptr) const;
   std::optional<ContainerNet> load(const std::string& id) const;
   void save(const ContainerNet& c) const;
   void remove(const std::string& id) const;

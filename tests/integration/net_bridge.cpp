@@ -87,8 +87,16 @@ struct TestNetwork {
         unsetenv(name.c_str());
     }
   }
+  // Ports of the bridge once the background deletion of released links is done (teardown
+  // returns before it; it must finish within seconds).
   std::vector<std::string> bridge_ports() const {
+    wait_for_released_links();
     return fs::list_dir("/sys/class/net/" + bridge + "/brif");
+  }
+  static void wait_for_released_links() {
+    for (int i = 0; i < 500 && net::links_pending_release() > 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    CHECK(net::links_pending_release() == 0);
   }
   std::vector<std::string> state_files() const { return fs::list_dir(state + "/net/containers"); }
 };
@@ -554,6 +562,9 @@ TEST_CASE("setup/teardown cycles leave nothing behind", "[integration][net]") {
     net::teardown_network("cycle");
   }
   CHECK(fs::list_dir("/proc/self/fd").size() == fds);
+  // Links of torn-down containers are deleted in the background (or by the kernel with
+  // their namespace): nothing may stay.
+  TestNetwork::wait_for_released_links();
   CHECK_FALSE(fs::exists("/sys/class/net/" + veth));
   CHECK(fs::read_file("/proc/net/dev").find(veth) == std::string::npos);
   CHECK(sh("nft list table ip " + tn.table) == rules);
@@ -738,4 +749,89 @@ TEST_CASE("ecsa-run net: setup, ls, gc by hand", "[integration][net]") {
   CHECK(tn.state_files().empty());
   CHECK(sh(ecsa + " net bench 3").find("\"cycles\": 3") != std::string::npos);
   CHECK(sh(ecsa + " net frobnicate").find("unknown subcommand") != std::string::npos);
+}
+
+// The cheap gc at every setup: a runtime killed with -9 (and its container with it) never
+// tears down; the next setup gives the address, the ports and the map elements back.
+TEST_CASE("setup releases what containers whose namespace is gone still hold",
+          "[integration][net]") {
+  TestNetwork tn;
+  unsigned port = 62000;
+  while (!net::host_port_free("tcp", "", port)) ++port;
+  // One dynamic port only: the second container gets it only if the first gave it back.
+  std::string range = std::to_string(port) + "-" + std::to_string(port);
+  setenv("ECS_DYNAMIC_HOST_PORT_RANGE", range.c_str(), 1);
+  struct Unset {
+    ~Unset() { unsetenv("ECS_DYNAMIC_HOST_PORT_RANGE"); }
+  } unset;
+
+  // Set up by a separate process, as `ecsa-run net setup` of a runtime that is then killed.
+  const char* run = getenv("ECSA_RUN");
+  auto victim = std::make_unique<NetnsHolder>();
+  if (run && fs::exists(run)) {
+    std::string out =
+        sh(std::string(run) + " net setup -p 0:80 victim " + std::to_string(victim->pid()));
+    INFO(out);
+    REQUIRE(out.find("\"hostPort\": " + std::to_string(port)) != std::string::npos);
+  } else {
+    net::setup_network("victim", victim->pid(), with_ports("0:80"));
+  }
+  REQUIRE(tn.state_files().size() == 1);
+  NetnsHolder waiting;
+  REQUIRE_THROWS_WITH(net::setup_network("waiting", waiting.pid(), with_ports("0:80")),
+                      Catch::Matchers::Contains("no free host port"));
+
+  SECTION("the namespace is gone: released") {
+    std::string veth = net::network_state("victim")->veth_host;
+    victim->stop();  // kill -9 of the container; nobody calls teardown
+    // The kernel removes the namespace, and the veth with it, shortly after.
+    for (int i = 0; i < 500 && fs::exists("/sys/class/net/" + veth); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    REQUIRE_FALSE(fs::exists("/sys/class/net/" + veth));
+    NetworkState st = net::setup_network("next", waiting.pid(), with_ports("0:80"));
+    CHECK(st.bindings.at(0).host_port == port);
+    CHECK(net::list_networked_containers() == std::vector<std::string>{"next"});
+    std::string rules = sh("nft list table ip " + tn.table);
+    CHECK(rules.find("\"victim\"") == std::string::npos);
+    CHECK(rules.find("\"next\"") != std::string::npos);
+    net::teardown_network("next");
+  }
+
+  SECTION("the namespace lives on in another process: kept") {
+    // A process that shares the namespace (as a container joined with container:<id>).
+    Server sharer(victim->pid(), [] {
+      for (;;) pause();
+    });
+    // Wait until the sharer is inside the namespace before the holder goes.
+    std::string ns = "/proc/" + std::to_string(victim->pid()) + "/ns/net";
+    for (int i = 0; i < 200; ++i) {
+      char a[64] = {}, b[64] = {};
+      std::string sp = "/proc/" + std::to_string(sharer.pid) + "/ns/net";
+      if (readlink(ns.c_str(), a, sizeof a - 1) > 0 && readlink(sp.c_str(), b, sizeof b - 1) > 0 &&
+          std::string(a) == b)
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    victim->stop();
+    REQUIRE_THROWS_WITH(net::setup_network("waiting", waiting.pid(), with_ports("0:80")),
+                        Catch::Matchers::Contains("no free host port"));
+    CHECK(tn.state_files().size() == 1);
+    net::teardown_network("victim");
+  }
+  CHECK(tn.state_files().empty());
+}
+
+TEST_CASE("a network state file torn by a power loss is skipped and removed",
+          "[integration][net]") {
+  TestNetwork tn;
+  NetnsHolder c;
+  net::setup_network("first", c.pid(), NetworkConfig{});
+  fs::write_file_atomic(tn.state + "/net/containers/torn.json", "");
+  CHECK(net::list_networked_containers() == std::vector<std::string>{"first"});
+  NetnsHolder c2;
+  net::setup_network("second", c2.pid(), NetworkConfig{});
+  CHECK_FALSE(fs::exists(tn.state + "/net/containers/torn.json"));
+  net::teardown_network("first");
+  net::teardown_network("second");
+  CHECK(tn.state_files().empty());
 }

@@ -33,6 +33,10 @@ void print_help() {
       "  --auth-file FILE|-            Docker X-Registry-Auth (base64url JSON of username,\n"
       "                                password, serveraddress) from FILE or stdin\n"
       "  --parallel N                  layers downloaded at once (default 3)\n"
+      "  --keep-blobs                  also keep the compressed layer blobs in the store\n"
+      "                                (verified; a layer needed again later, e.g. on\n"
+      "                                another base, is then not downloaded again).\n"
+      "                                Default: no compressed copy, fewer writes\n"
       "  --ecr-endpoint URL            ECR API endpoint (default: from the registry host)\n"
       "  --help                        this text\n\n"
       "Credentials are looked up in this order: --auth-file, --creds, Docker's config.json\n"
@@ -48,6 +52,7 @@ int pull_main(const std::vector<std::string>& argv) {
                    {{"creds"}, true},
                    {{"auth-file"}, true},
                    {{"parallel"}, true},
+                   {{"keep-blobs"}, false},
                    {{"ecr-endpoint"}, true},
                    {{"help", "h"}, false}});
   if (args.has("help")) {
@@ -80,6 +85,7 @@ int pull_main(const std::vector<std::string>& argv) {
     opts.credentials = oci::parse_creds_flag(*c);
   }
   opts.ecr_endpoint = args.value_or("ecr-endpoint", "");
+  opts.keep_blobs = args.has("keep-blobs");
   auto mode = oci::parse_progress_mode(args.value_or("progress", "auto"));
   auto progress = oci::Progress::create(mode, stdout);
   opts.progress = progress.get();

@@ -6,6 +6,8 @@
 //                               layer dir that exists is complete
 //   layers/.tmp-<chain>-<pid>-<n>/   a layer being extracted (leftover after a crash)
 //   images/<config-hex>.json    image records, written last with write_file_atomic
+//   blobs/sha256/<hex>          compressed layer blobs kept by `pull --keep-blobs`
+//   blobs/sha256/.tmp-<hex>-<pid>-<n>   a blob being written (store_blobs.cpp)
 //   containers/<id>/layers.json the chain IDs a container's rootfs uses (keeps them alive)
 //   containers/<id>/{upper,work,merged}   overlay rootfs, or
 //   containers/<id>/rootfs      the flattened copy (ECSA_NO_OVERLAY=1 or no overlayfs)
@@ -231,6 +233,7 @@ int64_t StoreImpl::collect_leftovers() {
       ::unlink((dir + "/" + n).c_str());
     }
   }
+  freed += collect_blob_leftovers();
   return freed;
 }
 
@@ -452,6 +455,7 @@ int64_t StoreImpl::prune() {
     ::unlink(lock_path(n).c_str());
   }
   fs::fsync_dir(layers);
+  freed += prune_blobs();
   return freed;
 }
 

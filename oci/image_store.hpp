@@ -43,6 +43,16 @@ class LayerWriter {
   virtual void commit() = 0;
 };
 
+// Receives a layer's compressed blob as it arrives (`pull --keep-blobs`). commit() checks
+// digest and size, syncs, and renames it to blobs/<alg>/<hex>. Destroying an uncommitted
+// writer removes its temporary file.
+class BlobWriter {
+ public:
+  virtual ~BlobWriter() = default;
+  virtual void write(const void* data, size_t len) = 0;
+  virtual void commit() = 0;
+};
+
 class ImageStore {
  public:
   // root defaults to $ECSA_STATE_DIR or /var/lib/ecsa.
@@ -55,10 +65,18 @@ class ImageStore {
   virtual std::unique_ptr<LayerWriter> begin_layer(const LayerInfo& layer,
                                                    const std::string& parent_chain_id) = 0;
   virtual void commit_image(const ImageRecord& image) = 0;
+
+  // Kept compressed blobs, content-addressed: the path of a committed blob, if stored (its
+  // content is verified by whoever reads it).
+  virtual std::optional<std::string> find_blob(const std::string& digest) = 0;
+  virtual std::unique_ptr<BlobWriter> begin_blob(const std::string& digest, int64_t size) = 0;
+  virtual void remove_blob(const std::string& digest) = 0;
+
   virtual std::optional<ImageRecord> find_image(const std::string& ref_or_id) = 0;
   virtual std::vector<ImageRecord> list_images() = 0;
   virtual void remove_image(const std::string& ref_or_id) = 0;
-  // Removes layers no image uses and leftovers of interrupted pulls; returns bytes freed.
+  // Removes layers and kept blobs no image uses and leftovers of interrupted pulls;
+  // returns bytes freed.
   virtual int64_t prune() = 0;
 
   // A container's root filesystem: overlayfs of the image layers plus a writable upper dir

@@ -1,11 +1,17 @@
 #include "oci/pull.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <ctime>
+#include <functional>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "common/error.hpp"
+#include "common/fd.hpp"
 #include "common/json_node.hpp"
 #include "common/log.hpp"
 #include "oci/digest.hpp"
@@ -53,6 +59,51 @@ class ParallelError {
   std::exception_ptr first_;
   std::atomic<bool> failed_{false};
 };
+
+// Feeds a kept blob to a layer writer, verifying its digest and size as it goes; throws
+// (before the caller commits) if the file no longer matches.
+void extract_kept_blob(const std::string& path, const Descriptor& d, LayerWriter& w,
+                       const std::function<void(int64_t)>& on_bytes) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) throw_errno("open kept blob " + path);
+  DigestVerifier check(d.digest, d.size, "kept blob " + path);
+  std::vector<char> buf(128 << 10);
+  int64_t done = 0;
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("read kept blob " + path);
+    }
+    if (n == 0) break;
+    check.update(buf.data(), size_t(n));
+    w.write(buf.data(), size_t(n));
+    done += n;
+    on_bytes(done);
+  }
+  check.finish();
+}
+
+// Whether a kept blob still has its digest and size (after a failure, to tell whose it was).
+bool kept_blob_intact(const std::string& path, const Descriptor& d) {
+  try {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return false;
+    DigestVerifier check(d.digest, d.size, "kept blob " + path);
+    std::vector<char> buf(128 << 10);
+    for (;;) {
+      ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return false;
+      if (n == 0) break;
+      check.update(buf.data(), size_t(n));
+    }
+    check.finish();
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
 
 }  // namespace
 
@@ -167,15 +218,45 @@ ImageRecord pull_image(ImageStore& store, const PullOptions& opts) {
           progress->layer(id, "Already exists");
           continue;
         }
+        const std::string parent_chain = i == 0 ? std::string() : layers[i - 1].chain_id;
+        if (auto kept = store.find_blob(l.digest)) {
+          try {
+            progress->layer(id, "Using kept blob");
+            extract_kept_blob(*kept, im.layers[i], *w, [&](int64_t done) {
+              if (error.failed()) throw Error("layer " + l.digest + ": cancelled");
+              progress->bytes(id, done, l.size);
+            });
+            w->commit();
+            progress->layer(id, "Pull complete");
+            ++downloaded;
+            continue;
+          } catch (const std::exception& e) {
+            // A damaged copy is no reason to fail: drop it and download the layer. Any
+            // other failure (disk full, a refused entry) is the layer's, not the copy's.
+            if (error.failed() || kept_blob_intact(*kept, im.layers[i])) throw;
+            log::warn(std::string(e.what()) + ": removing it and downloading the layer");
+            w.reset();
+            store.remove_blob(l.digest);
+            w = store.begin_layer(l, parent_chain);
+            if (!w) {
+              progress->layer(id, "Already exists");
+              continue;
+            }
+          }
+        }
+        std::unique_ptr<BlobWriter> blob;
+        if (opts.keep_blobs) blob = store.begin_blob(l.digest, l.size);
         progress->layer(id, "Pulling fs layer");
         int64_t done = 0;
         client.fetch_blob(im.layers[i], [&](const char* p, size_t n) {
           if (error.failed()) throw Error("layer " + l.digest + ": cancelled");
           w->write(p, n);
+          if (blob) blob->write(p, n);
           done += int64_t(n);
           progress->bytes(id, done, l.size);
         });
         progress->layer(id, "Download complete");
+        if (blob) blob->commit();
         w->commit();
         progress->layer(id, "Pull complete");
         ++downloaded;

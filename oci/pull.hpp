@@ -16,6 +16,9 @@ struct PullOptions {
   std::string reference;
   std::optional<Platform> platform;  // default: host_platform()
   int parallel = 3;                  // layers downloaded at once
+  // Also keep each downloaded layer's compressed blob in the store (blobs/), verified;
+  // layers missing later are then extracted from it instead of downloaded again.
+  bool keep_blobs = false;
   // Credentials given explicitly (agent auth JSON or --creds); else Docker config, then ECR.
   std::optional<Credentials> credentials;
   std::string ecr_endpoint;  // override of the ECR API endpoint (tests); else $ECSA_ECR_ENDPOINT

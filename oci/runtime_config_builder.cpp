@@ -1,5 +1,8 @@
 #include "oci/runtime_config_builder.hpp"
 
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
 #include "common/error.hpp"
 
 namespace ecsa::oci {
@@ -16,6 +19,27 @@ void add_namespace(json::Json& list, const char* type, const std::string& how) {
   json::Json ns = {{"type", type}};
   if (!how.empty()) ns["path"] = how;
   list.push_back(ns);
+}
+
+// linux.devices entry and its cgroup rule for a host device node.
+void add_device(json::Json& devices, json::Json& rules, const DeviceMapping& d) {
+  struct stat st{};
+  if (::stat(d.host_path.c_str(), &st) != 0) throw_errno("device " + d.host_path);
+  std::string type = S_ISCHR(st.st_mode) ? "c" : S_ISBLK(st.st_mode) ? "b" : "";
+  if (type.empty()) throw Error("device " + d.host_path + ": not a character or block device");
+  for (char p : d.permissions)
+    if (p != 'r' && p != 'w' && p != 'm')
+      throw Error("device " + d.host_path + ": permissions \"" + d.permissions + "\": expected letters of rwm");
+  int64_t major = ::major(st.st_rdev), minor = ::minor(st.st_rdev);
+  devices.push_back({{"path", d.container_path.empty() ? d.host_path : d.container_path},
+                     {"type", type},
+                     {"major", major},
+                     {"minor", minor},
+                     {"fileMode", st.st_mode & 07777},
+                     {"uid", st.st_uid},
+                     {"gid", st.st_gid}});
+  rules.push_back({{"allow", true}, {"type", type}, {"major", major}, {"minor", minor},
+                   {"access", d.permissions.empty() ? "rwm" : d.permissions}});
 }
 
 }  // namespace
@@ -70,8 +94,11 @@ json::Json build_runtime_config(const ContainerConfig& c, const std::string& roo
     resources["cpu"]["period"] = c.cpu_period > 0 ? c.cpu_period : 100000;
   }
   if (c.pids_limit > 0) resources["pids"]["limit"] = c.pids_limit;
+  Json devices = Json::array();
+  for (const auto& d : c.devices) add_device(devices, resources["devices"], d);
 
   Json linux = {{"namespaces", namespaces}, {"resources", resources}};
+  if (!devices.empty()) linux["devices"] = devices;
   if (!c.cgroups_path.empty()) linux["cgroupsPath"] = c.cgroups_path;
   if (!c.sysctl.empty()) linux["sysctl"] = c.sysctl;
   if (!c.privileged) {

@@ -12,6 +12,13 @@
 
 namespace ecsa::oci {
 
+// A host device made available in the container (docker --device HOST:CONTAINER:PERMS).
+struct DeviceMapping {
+  std::string host_path;
+  std::string container_path;
+  std::string permissions = "rwm";
+};
+
 struct ContainerConfig {
   std::vector<std::string> args;  // entrypoint + cmd, already merged with the image's
   std::vector<std::string> env;   // "K=V"
@@ -33,6 +40,7 @@ struct ContainerConfig {
   int64_t pids_limit = 0;
   int64_t shm_size = 0;            // bytes, 0 = 64 MiB
   std::vector<Mount> mounts;       // added after the defaults (bind, tmpfs, ...)
+  std::vector<DeviceMapping> devices;  // the host node is looked at now (type, numbers, mode)
   std::vector<json::Json> rlimits; // OCI rlimit objects
   std::map<std::string, std::string> sysctl;
   std::map<std::string, std::string> annotations;

@@ -26,6 +26,9 @@ class StoreImpl : public ImageStore {
   std::unique_ptr<LayerWriter> begin_layer(const LayerInfo& layer,
                                            const std::string& parent_chain_id) override;
   void commit_image(const ImageRecord& image) override;
+  std::optional<std::string> find_blob(const std::string& digest) override;
+  std::unique_ptr<BlobWriter> begin_blob(const std::string& digest, int64_t size) override;
+  void remove_blob(const std::string& digest) override;
   std::optional<ImageRecord> find_image(const std::string& ref_or_id) override;
   std::vector<ImageRecord> list_images() override;
   void remove_image(const std::string& ref_or_id) override;
@@ -42,6 +45,8 @@ class StoreImpl : public ImageStore {
 
   std::optional<LayerMeta> layer_meta(const std::string& chain_id);
   std::string layer_dir(const std::string& chain_id) const;
+  // blobs/<alg>/<hex> (sha256, sha512).
+  std::string blob_file(const std::string& digest) const;
   std::string container_dir(const std::string& id) const;
 
  private:
@@ -51,6 +56,9 @@ class StoreImpl : public ImageStore {
   std::vector<std::pair<std::string, ImageRecord>> read_images();
   std::optional<std::pair<std::string, ImageRecord>> lookup(const std::string& ref);
   std::set<std::string> referenced_layers();
+  // Kept blobs (store_blobs.cpp): temporaries of dead pulls, blobs no image lists.
+  int64_t collect_blob_leftovers();
+  int64_t prune_blobs();
 
   friend class StoreLayerWriter;
   void writer_done();

@@ -1,5 +1,8 @@
 // `ecsa-run pull` end to end: Debian's docker-registry on 127.0.0.1 with the fixture images
 // pushed by skopeo, the real image store in a temporary state directory.
+#include <unistd.h>
+
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -9,6 +12,7 @@
 #include "oci/digest.hpp"
 #include "oci/image_store.hpp"
 #include "oci/registry_http.hpp"
+#include "tests/integration/oci_test_image.hpp"
 #include "tests/support/registry.hpp"
 
 using namespace ecsa;
@@ -269,4 +273,144 @@ TEST_CASE("pull from a TLS registry with Basic auth: --creds, --auth-file, confi
   CHECK(helper.status == 0);
   CHECK(pulled());
   CHECK(fs::read_file(state.path + "/helper-asked") == reg.host() + "\n");
+}
+
+TEST_CASE("pull --keep-blobs keeps verified blobs; a layer needed again comes from them",
+          "[integration][oci][pull]") {
+  if (!usable()) return;
+  TestRegistry reg;
+  TempDir work;
+  test::ScopedEnv conf("ECSA_REGISTRIES_CONF", work.path + "/no-registries.json");
+  using testing::make_layer;
+  using testing::tar_dir;
+  using testing::tar_file;
+  // Three images share their top layer on different bases: its chain ID differs in each,
+  // so each pull must extract it again.
+  const std::string data = testing::test_bytes(300000, 7);
+  testing::TestLayer top =
+      make_layer({tar_dir("app"), tar_file("app/data", data)}, oci::Compression::gzip);
+  std::vector<std::string> repos = {"kb/one", "kb/two", "kb/three"};
+  std::vector<testing::TestLayer> bases;
+  for (size_t i = 0; i < repos.size(); ++i) {
+    bases.push_back(make_layer({tar_dir("etc"), tar_file("etc/base", repos[i] + "\n")},
+                               oci::Compression::gzip));
+    std::string layout = work.path + "/layout" + std::to_string(i);
+    testing::write_oci_layout(layout, {bases[i], top});
+    testing::push_oci_layout(reg, layout, repos[i]);
+  }
+  const std::string st = work.path + "/store";
+  auto kept = [&](const std::string& digest) { return st + "/blobs/sha256/" + digest.substr(7); };
+  auto blob_files = [&] {
+    std::vector<std::string> out;
+    if (fs::exists(st + "/blobs/sha256")) out = fs::list_dir(st + "/blobs/sha256");
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  auto top_tree_of = [&](const std::string& repo) {
+    auto store = oci::ImageStore::open(st);
+    auto img = store->find_image(reg.host() + "/" + repo + ":latest");
+    REQUIRE(img);
+    REQUIRE(img->layers.size() == 2);
+    return layer_dir(st, img->layers[1].chain_id);
+  };
+
+  // Default: no compressed copy.
+  ShellResult plain = pull(st, reg.host() + "/kb/one");
+  INFO(plain.out << plain.err);
+  REQUIRE(plain.status == 0);
+  CHECK(blob_files().empty());
+  REQUIRE(test::run_shell_status("env ECSA_STATE_DIR=" + st + " " + ecsa_run() +
+                                 " rmi " + reg.host() + "/kb/one && env ECSA_STATE_DIR=" + st +
+                                 " " + ecsa_run() + " image prune").status == 0);
+
+  ShellResult one = pull(st, "--keep-blobs " + reg.host() + "/kb/one");
+  INFO(one.out << one.err);
+  REQUIRE(one.status == 0);
+  std::vector<std::string> want = {bases[0].info.digest.substr(7), top.info.digest.substr(7)};
+  std::sort(want.begin(), want.end());
+  CHECK(blob_files() == want);  // no temporaries either
+  CHECK(oci::sha256_digest(fs::read_file(kept(top.info.digest))) == top.info.digest);
+  CHECK(oci::sha256_digest(fs::read_file(kept(bases[0].info.digest))) == bases[0].info.digest);
+
+  SECTION("a damaged kept blob is dropped and the layer downloaded") {
+    std::string bytes = fs::read_file(kept(top.info.digest));
+    bytes[bytes.size() / 2] ^= 0x40;
+    fs::write_file_atomic(kept(top.info.digest), bytes, 0600);
+    ShellResult two = pull(st, "--keep-blobs " + reg.host() + "/kb/two");
+    INFO(two.out << two.err);
+    REQUIRE(two.status == 0);
+    CHECK_THAT(two.err, Catch::Contains("kept blob") && Catch::Contains("downloading the layer"));
+    CHECK(fs::read_file(top_tree_of("kb/two") + "/app/data") == data);
+    // Downloaded again and kept again, intact.
+    CHECK(oci::sha256_digest(fs::read_file(kept(top.info.digest))) == top.info.digest);
+  }
+  SECTION("the registry is not asked for a kept blob") {
+    // Gone from the registry: only the kept copy can provide it.
+    REQUIRE(::unlink(reg.blob_path(top.info.digest).c_str()) == 0);
+    ShellResult three = pull(st, "--keep-blobs " + reg.host() + "/kb/three");
+    INFO(three.out << three.err);
+    REQUIRE(three.status == 0);
+    CHECK_THAT(three.out, Catch::Contains("\"Using kept blob\""));
+    CHECK(fs::read_file(top_tree_of("kb/three") + "/app/data") == data);
+  }
+  // Blobs go with the last image that lists them.
+  REQUIRE(test::run_shell_status("env ECSA_STATE_DIR=" + st + " " + ecsa_run() + " rmi " +
+                                 reg.host() + "/kb/one").status == 0);
+  REQUIRE(test::run_shell_status("env ECSA_STATE_DIR=" + st + " " + ecsa_run() +
+                                 " image prune").status == 0);
+  auto left = blob_files();
+  CHECK(std::find(left.begin(), left.end(), bases[0].info.digest.substr(7)) == left.end());
+  for (const char* r : {"kb/two", "kb/three"})
+    test::run_shell_status("env ECSA_STATE_DIR=" + st + " " + ecsa_run() + " rmi " +
+                           reg.host() + "/" + r);
+  REQUIRE(test::run_shell_status("env ECSA_STATE_DIR=" + st + " " + ecsa_run() +
+                                 " image prune").status == 0);
+  CHECK(blob_files().empty());
+  CHECK(fs::list_dir(st + "/layers").empty());
+}
+
+TEST_CASE("a failed pull prints its error on a line of its own, after the progress",
+          "[integration][oci][pull]") {
+  if (!usable()) return;
+  TestRegistry reg;
+  reg.push_fixtures();
+  TempDir state;
+  test::ScopedEnv conf("ECSA_REGISTRIES_CONF", state.path + "/no-registries.json");
+  // A layer whose bytes do not match its digest: the pull fails after progress lines.
+  auto manifest = nlohmann::json::parse(
+      fs::read_file(test::oci_fixture_images() + "/busybox/blobs/sha256/" +
+                    layout_manifest_digest("busybox").substr(7)));
+  std::string path = reg.blob_path(manifest["layers"][0]["digest"]);
+  std::string data = fs::read_file(path);
+  data[data.size() - 100] ^= 0x01;
+  fs::write_file_atomic(path, data);
+  const std::string cmd = "env ECSA_STATE_DIR=" + state.path + " " + ecsa_run() + " pull ";
+  // The error must start a line: what precedes it is a line end (or, on a terminal, a
+  // carriage return that leaves the cursor at the start of an empty line).
+  auto error_starts_line = [](const std::string& out, bool tty) {
+    size_t pos = out.find("ecsa-run: ");
+    if (pos == std::string::npos || pos == 0) return pos == 0;
+    char before = out[pos - 1];
+    return before == '\n' || (tty && before == '\r');
+  };
+
+  for (const char* mode : {"plain", "json"}) {
+    ShellResult r = test::run_shell_status(cmd + "--progress " + mode + " " + reg.host() +
+                                           "/busybox 2>&1");
+    INFO(mode << ": " << r.out);
+    CHECK(r.status == 1);
+    CHECK_THAT(r.out, Catch::Contains("Pulling from busybox") &&
+                          Catch::Contains("ecsa-run: blob: digest mismatch"));
+    CHECK(error_starts_line(r.out, false));
+    fs::remove_all(state.path + "/layers");
+  }
+  if (std::system("command -v script >/dev/null 2>&1") == 0) {
+    // A terminal (script's pty): lines redrawn in place, then the error below them.
+    ShellResult r = test::run_shell_status("script -qec '" + cmd + reg.host() +
+                                           "/busybox' /dev/null");
+    INFO("terminal: " << r.out);
+    CHECK_THAT(r.out, Catch::Contains("Pulling from busybox") &&
+                          Catch::Contains("ecsa-run: blob: digest mismatch"));
+    CHECK(error_starts_line(r.out, true));
+  }
 }

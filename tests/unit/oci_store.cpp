@@ -1,6 +1,7 @@
 // The image store: layer commit and sharing, diff_id checks, image records, prune.
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <thread>
 
@@ -199,4 +200,52 @@ TEST_CASE("container ids are checked", "[unit][oci]") {
   oci::StoreImpl store(t.path());
   REQUIRE_THROWS_WITH(store.container_dir("../x"), Catch::Matchers::Contains("without '/'"));
   REQUIRE_THROWS(store.container_dir(".."));
+}
+
+TEST_CASE("kept blobs: verified before they are committed, collected by prune",
+          "[unit][oci]") {
+  TempDir t;
+  oci::StoreImpl store(t.path());
+  const std::string blob = "compressed layer bytes";
+  const std::string digest = oci::sha256_digest(blob);
+  const std::string dir = t.path() + "/blobs/sha256";
+  auto names = [&] {
+    auto v = fs::list_dir(dir);
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+
+  {  // Wrong bytes: commit refuses, the temporary goes with the writer.
+    auto w = store.begin_blob(digest, int64_t(blob.size()));
+    w->write("compressed layer bytez", blob.size());
+    CHECK_THROWS_WITH(w->commit(), Catch::Contains("digest mismatch"));
+  }
+  CHECK(names().empty());
+  CHECK_FALSE(store.find_blob(digest));
+  {  // Too many bytes fail at once.
+    auto w = store.begin_blob(digest, 4);
+    CHECK_THROWS(w->write(blob.data(), blob.size()));
+  }
+  CHECK(names().empty());
+
+  auto w = store.begin_blob(digest, int64_t(blob.size()));
+  w->write(blob.data(), 10);
+  w->write(blob.data() + 10, blob.size() - 10);
+  // While a writer lives its temporary is not a leftover.
+  store.collect_leftovers();
+  REQUIRE(names().size() == 1);
+  CHECK(names()[0].rfind(".tmp-", 0) == 0);
+  w->commit();
+  w.reset();
+  auto p = store.find_blob(digest);
+  REQUIRE(p);
+  CHECK(*p == dir + "/" + digest.substr(7));
+  CHECK(fs::read_file(*p) == blob);
+  CHECK(names() == std::vector<std::string>{digest.substr(7)});
+
+  // A dead writer's temporary (no lock held) and a blob no image lists: prune takes both.
+  fs::write_file_atomic(dir + "/.tmp-" + std::string(64, 'a') + "-1-0", "partial", 0600, false);
+  CHECK(store.prune() >= int64_t(blob.size() + 7));
+  CHECK(names().empty());
+  CHECK_THROWS_WITH(store.find_blob("md5:abc"), Catch::Contains("blob digest"));
 }

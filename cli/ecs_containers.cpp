@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <set>
 #include <random>
 
 #include "cli/args.hpp"
@@ -14,6 +15,7 @@
 #include "common/fs.hpp"
 #include "ecs/capabilities.hpp"
 #include "ecs/container_launch.hpp"
+#include "ecs/task_runner.hpp"
 #include "net/network.hpp"
 #include "oci/progress.hpp"
 #include "runtime/container.hpp"
@@ -347,11 +349,15 @@ int cmd_gc(const std::vector<std::string>& argv) {
   std::string root = a.value_or("root", runtime::kDefaultRoot);
   // A container exists while the runtime has its state (stopped ones keep their network
   // until `rm`, as with Docker); everything else of ours is a leftover of a crash.
-  net::gc_network([&](const std::string& id) { return runtime::StateDir(root, id).exists(); });
+  // Tasks whose supervisor died: their containers are stopped and removed first.
+  for (const auto& id : ecs::gc_tasks("", root)) std::printf("stopped task %s (its supervisor had exited)\n", id.c_str());
+  auto live_task_containers = ecs::task_runtime_ids("");
+  std::set<std::string> in_tasks(live_task_containers.begin(), live_task_containers.end());
+  net::gc_network([&](const std::string& id) { return runtime::StateDir(root, id).exists() || in_tasks.count(id); });
   auto store = oci::ImageStore::open();
   std::string launched = fs::join(store->root(), "launched");
   for (const auto& id : fs::list_dir(launched)) {
-    if (runtime::StateDir(root, id).exists()) continue;
+    if (runtime::StateDir(root, id).exists() || in_tasks.count(id)) continue;
     ecs::remove_launched(*store, root, id);
     std::printf("removed leftovers of %s\n", id.c_str());
   }

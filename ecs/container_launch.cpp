@@ -3,6 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
@@ -51,7 +55,8 @@ std::string read_in_rootfs(const std::string& rootfs, const std::string& path) {
   }
 }
 
-net::NetworkConfig network_config(const ContainerPlan& c, NetworkMode mode, const std::string& hostname) {
+net::NetworkConfig network_config(const ContainerPlan& c, NetworkMode mode, const std::string& hostname,
+                                  const std::vector<std::string>& link_hosts) {
   net::NetworkConfig n;
   n.mode = mode == NetworkMode::bridge ? "bridge" : mode == NetworkMode::host ? "host" : "none";
   if (c.disable_networking) n.mode = "none";
@@ -67,7 +72,25 @@ net::NetworkConfig network_config(const ContainerPlan& c, NetworkMode mode, cons
   n.dns = c.dns_servers;
   n.dns_search = c.dns_search_domains;
   for (const auto& h : c.extra_hosts) n.extra_hosts.push_back(h.hostname + ":" + h.ip);
+  for (const auto& h : link_hosts) n.extra_hosts.push_back(h);
   return n;
+}
+
+// Docker's default hostname is the first 12 hex digits of the container id; task container
+// ids share the task id, so they are hashed (FNV-1a) to keep the hostnames apart.
+std::string default_hostname(const std::string& id) {
+  bool hex = id.size() >= 12;
+  for (size_t i = 0; i < 12 && hex; ++i) hex = std::isxdigit(static_cast<unsigned char>(id[i])) != 0;
+  if (hex && id.size() <= 12) return id;
+  if (!hex && id.size() <= 12) return id;
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : id) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return std::string(buf, 12);
 }
 
 }  // namespace
@@ -109,7 +132,13 @@ Launched create_from_plan(oci::ImageStore& store, const oci::ImageRecord& image,
     ImageConfig ic = parse_image_config(image.config_json);
     ProcessPlan proc = merge_image_config(plan, ic, read_in_rootfs(rootfs, "/etc/passwd"),
                                           read_in_rootfs(rootfs, "/etc/group"));
-    std::string hostname = !plan.hostname.empty() ? plan.hostname : opts.id.substr(0, 12);
+    // workingDirectory is created if missing, as Docker does.
+    if (!proc.cwd.empty() && proc.cwd != "/") {
+      UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (!root) throw_errno("open rootfs " + rootfs);
+      runtime::open_in_root(root.get(), proc.cwd, runtime::Create::dir, rootfs);
+    }
+    std::string hostname = !plan.hostname.empty() ? plan.hostname : default_hostname(opts.id);
 
     oci::ContainerConfig cc;
     cc.args = proc.args;
@@ -132,16 +161,37 @@ Launched create_from_plan(oci::ImageStore& store, const oci::ImageRecord& image,
     cc.cpu_quota = opts.cpu_quota_us;
     cc.shm_size = plan.shm_size_bytes.value_or(0);
     for (const auto& t : plan.tmpfs) {
-      std::vector<std::string> o = t.options;
+      // Docker's --tmpfs defaults (noexec, nosuid, nodev) unless the options say otherwise.
+      std::vector<std::string> o;
+      auto has = [&](const char* a, const char* b) {
+        return std::find(t.options.begin(), t.options.end(), a) != t.options.end() ||
+               std::find(t.options.begin(), t.options.end(), b) != t.options.end();
+      };
+      if (!has("exec", "noexec")) o.push_back("noexec");
+      if (!has("suid", "nosuid")) o.push_back("nosuid");
+      if (!has("dev", "nodev")) o.push_back("nodev");
+      o.insert(o.end(), t.options.begin(), t.options.end());
       if (t.size_bytes > 0) o.push_back("size=" + std::to_string(t.size_bytes));
       cc.mounts.push_back({t.container_path, "tmpfs", "tmpfs", o});
     }
+    for (const auto& m : plan.mounts) {
+      auto src = opts.volume_sources.find(m.volume);
+      if (src == opts.volume_sources.end())
+        throw Error(plan.name + ": mountPoints: volume \"" + m.volume + "\" has no host directory");
+      cc.mounts.push_back({m.destination, "bind", src->second,
+                           {"rbind", "rprivate", m.read_only ? "ro" : "rw"}});
+    }
+    for (const auto& d : plan.devices) cc.devices.push_back({d.host_path, d.container_path, d.permissions});
     for (const auto& u : plan.ulimits)
       cc.rlimits.push_back({{"type", u.rlimit}, {"soft", u.soft}, {"hard", u.hard}});
     cc.sysctl = plan.sysctls;
     cc.annotations = plan.labels;
     cc.annotations[kImageAnnotation] = plan.image;
     cc.annotations[kNameAnnotation] = plan.name;
+    if (!opts.task_id.empty()) cc.annotations[kTaskAnnotation] = opts.task_id;
+    if (plan.init_process) cc.annotations[kInitAnnotation] = "true";
+    cc.pid_ns = opts.pid_ns;
+    cc.ipc_ns = opts.ipc_ns;
     cc.cgroups_path = opts.cgroup_path;
     if (opts.network_mode == NetworkMode::host) cc.network_ns = "host";
     for (const char* f : {"hosts", "resolv.conf", "hostname"})
@@ -154,7 +204,7 @@ Launched create_from_plan(oci::ImageStore& store, const oci::ImageRecord& image,
       fs::write_file_atomic(etc + "/" + f, "", 0644);
     fs::write_file_atomic(out.bundle + "/config.json", oci::build_runtime_config(cc, rootfs).dump(2), 0600);
 
-    net::NetworkConfig ncfg = network_config(plan, opts.network_mode, hostname);
+    net::NetworkConfig ncfg = network_config(plan, opts.network_mode, hostname, opts.link_hosts);
     runtime::CreateOptions co;
     co.root = opts.runtime_root;
     co.id = opts.id;

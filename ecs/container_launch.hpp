@@ -4,7 +4,9 @@
 #pragma once
 #include <sys/types.h>
 
+#include <map>
 #include <string>
+#include <vector>
 
 #include "ecs/agent_config.hpp"
 #include "ecs/task_plan.hpp"
@@ -17,6 +19,9 @@ namespace ecsa::ecs {
 // Annotations that mark containers made from images (`ecsa-run ps` lists those).
 inline constexpr const char* kImageAnnotation = "ecsa.image";
 inline constexpr const char* kNameAnnotation = "ecsa.name";
+inline constexpr const char* kTaskAnnotation = "ecsa.task";
+// Asks the runtime for its minimal init as PID 1 (initProcessEnabled, docker --init).
+inline constexpr const char* kInitAnnotation = "ecsa.init";
 
 // Finds the image in the store, pulling it as the pull behaviour says (default: pull when
 // missing; always: pull every time, falling back to a cached copy only for prefer-cached).
@@ -30,6 +35,13 @@ struct LaunchOptions {
   NetworkMode network_mode = NetworkMode::bridge;
   int64_t cpu_quota_us = 0;       // `run --cpus`: the container's own CFS quota
   int stdio[3] = {-1, -1, -1};    // the process's stdin/stdout/stderr; -1: inherit
+  // Task runner: volume name -> host directory (the plan's mountPoints are bound from it).
+  std::map<std::string, std::string> volume_sources;
+  // Extra /etc/hosts entries "name:ip" (links to other containers of the task).
+  std::vector<std::string> link_hosts;
+  // Namespaces: "" new, "host", or a /proc/<pid>/ns/<type> path to join (pidMode/ipcMode task).
+  std::string pid_ns, ipc_ns;
+  std::string task_id;  // set for containers of a task (annotation ecsa.task)
 };
 
 struct Launched {

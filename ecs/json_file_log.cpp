@@ -34,7 +34,9 @@ std::optional<int64_t> parse_log_size(std::string_view s) {
   double unit = 1;
   static const std::string units = "kmgtp";
   if (!rest.empty() && units.find(rest[0]) != std::string::npos) {
-    unit = std::pow(1024.0, static_cast<double>(units.find(rest[0]) + 1));
+    // 1024^n without libm's pow (see the Makefile's --as-needed).
+    unit = 1;
+    for (size_t i = 0; i <= units.find(rest[0]); ++i) unit *= 1024.0;
     rest.erase(0, 1);
   }
   if (rest == "i" || rest == "ib" || rest == "b" || rest.empty()) return static_cast<int64_t>(value * unit);

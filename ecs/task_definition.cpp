@@ -19,12 +19,20 @@ using json::Node;
 
 namespace {
 
+// std::llround without libm: the only libm symbols of the binary would pull libm.so into
+// every container start (--as-needed drops it when nothing uses it).
+long long round_half_away(double x) {
+  return static_cast<long long>(x + (x < 0 ? -0.5 : 0.5));
+}
+
 constexpr int64_t kMiB = 1024 * 1024;
 constexpr uint64_t kMaxCpuShares = 262144;
 constexpr int64_t kMinCpuQuotaUs = 1000;  // the kernel's minimum cfs_quota_us
 constexpr const char* kExternal = "is not supported on ECS Anywhere (EXTERNAL instances)";
 
-std::string qstr(const std::string& s) { return json::describe(Json(s)); }
+std::string qstr(const std::string& s) {
+  return json::describe(Json(s));
+}
 
 std::string lower_trimmed(const std::string& s) {
   size_t a = s.find_first_not_of(" \t");
@@ -39,7 +47,9 @@ std::optional<double> number_with_suffix(const std::string& s, const std::string
   if (s.size() <= suffix.size() || s.compare(s.size() - suffix.size(), suffix.size(), suffix) != 0)
     return std::nullopt;
   std::string num = lower_trimmed(s.substr(0, s.size() - suffix.size()));
-  if (num.empty() || !std::all_of(num.begin(), num.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || c == '.'; }))
+  if (num.empty() || !std::all_of(num.begin(), num.end(), [](char c) {
+        return std::isdigit(static_cast<unsigned char>(c)) || c == '.';
+      }))
     return std::nullopt;
   try {
     return std::stod(num);
@@ -49,7 +59,9 @@ std::optional<double> number_with_suffix(const std::string& s, const std::string
 }
 
 std::optional<int64_t> plain_integer(const std::string& s) {
-  if (s.empty() || s.size() > 12 || !std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+  if (s.empty() || s.size() > 12 || !std::all_of(s.begin(), s.end(), [](char c) {
+        return std::isdigit(static_cast<unsigned char>(c));
+      }))
     return std::nullopt;
   return std::stoll(s);
 }
@@ -131,10 +143,12 @@ void check_references(TaskPlan& plan, const std::vector<ContainerRefs>& refs) {
       const auto& d = c.depends_on[j];
       size_t target = lookup(i, d.container, refs[i].depends_on[j] + ".containerName");
       std::string cond_path = refs[i].depends_on[j] + ".condition";
-      if ((d.condition == DependencyCondition::complete || d.condition == DependencyCondition::success) &&
+      if ((d.condition == DependencyCondition::complete ||
+           d.condition == DependencyCondition::success) &&
           cs[target].essential)
-        throw Error(cond_path + ": " + to_string(d.condition) + " cannot be used on essential container " +
-                    qstr(d.container) + " (its exit would stop the task)");
+        throw Error(cond_path + ": " + to_string(d.condition) +
+                    " cannot be used on essential container " + qstr(d.container) +
+                    " (its exit would stop the task)");
       if (d.condition == DependencyCondition::healthy && !cs[target].health_check)
         throw Error(cond_path + ": HEALTHY needs a healthCheck on container " + qstr(d.container));
       add_dep(i, target);
@@ -142,7 +156,8 @@ void check_references(TaskPlan& plan, const std::vector<ContainerRefs>& refs) {
     for (size_t j = 0; j < c.links.size(); ++j)
       add_dep(i, lookup(i, c.links[j].container, refs[i].links[j]));
     for (size_t j = 0; j < c.volumes_from.size(); ++j)
-      add_dep(i, lookup(i, c.volumes_from[j].container, refs[i].volumes_from[j] + ".sourceContainer"));
+      add_dep(i,
+              lookup(i, c.volumes_from[j].container, refs[i].volumes_from[j] + ".sourceContainer"));
     for (size_t j = 0; j < c.mounts.size(); ++j)
       if (!plan.find_volume(c.mounts[j].volume))
         throw Error(refs[i].mounts[j] + ".sourceVolume: no volume " + qstr(c.mounts[j].volume) +
@@ -179,14 +194,14 @@ void check_ports(const TaskPlan& plan, const std::vector<ContainerRefs>& refs) {
       auto key = std::make_pair(static_cast<int>(*p.host_port), p.protocol);
       auto [it, fresh] = used.emplace(key, refs[i].ports[j]);
       if (!fresh)
-        throw Error(refs[i].ports[j] + ".hostPort: " + std::to_string(*p.host_port) + "/" + p.protocol +
-                    " is already used by " + it->second);
+        throw Error(refs[i].ports[j] + ".hostPort: " + std::to_string(*p.host_port) + "/" +
+                    p.protocol + " is already used by " + it->second);
     }
   }
 }
 
-void check_resources(TaskPlan& plan, const std::vector<ContainerRefs>& refs, const AgentConfig& agent,
-                     const std::string& cd_path) {
+void check_resources(TaskPlan& plan, const std::vector<ContainerRefs>& refs,
+                     const AgentConfig& agent, const std::string& cd_path) {
   auto& r = plan.resources;
   int64_t cpu_sum = 0;
   uint64_t shares_sum = 0;
@@ -195,15 +210,19 @@ void check_resources(TaskPlan& plan, const std::vector<ContainerRefs>& refs, con
     cpu_sum += c.cpu_units;
     shares_sum += std::max<uint64_t>(static_cast<uint64_t>(c.cpu_units), 2);
     if (!r.memory_mib && !refs[i].has_memory)
-      throw Error(refs[i].path + ": memory or memoryReservation is required when the task has no memory");
+      throw Error(refs[i].path +
+                  ": memory or memoryReservation is required when the task has no memory");
     if (r.memory_mib) {
       int64_t task_bytes = *r.memory_mib * kMiB;
       if (c.memory_bytes && *c.memory_bytes > task_bytes)
         throw Error(refs[i].path + ".memory: " + std::to_string(*c.memory_bytes / kMiB) +
-                    " MiB is more than the task memory (" + std::to_string(*r.memory_mib) + " MiB)");
+                    " MiB is more than the task memory (" + std::to_string(*r.memory_mib) +
+                    " MiB)");
       if (c.memory_reservation_bytes && *c.memory_reservation_bytes > task_bytes)
-        throw Error(refs[i].path + ".memoryReservation: " + std::to_string(*c.memory_reservation_bytes / kMiB) +
-                    " MiB is more than the task memory (" + std::to_string(*r.memory_mib) + " MiB)");
+        throw Error(refs[i].path +
+                    ".memoryReservation: " + std::to_string(*c.memory_reservation_bytes / kMiB) +
+                    " MiB is more than the task memory (" + std::to_string(*r.memory_mib) +
+                    " MiB)");
     }
   }
   if (r.cpu_units && cpu_sum > *r.cpu_units)
@@ -214,7 +233,9 @@ void check_resources(TaskPlan& plan, const std::vector<ContainerRefs>& refs, con
   r.pids_limit = agent.pids_limit;
   if (!agent.task_cpu_mem_limit) {
     if (r.cpu_units || r.memory_mib)
-      add_warning(plan.warnings, "task cpu and memory limits are off (ECS_ENABLE_TASK_CPU_MEM_LIMIT=false), ignored");
+      add_warning(
+          plan.warnings,
+          "task cpu and memory limits are off (ECS_ENABLE_TASK_CPU_MEM_LIMIT=false), ignored");
     return;
   }
   if (r.cpu_units) {
@@ -236,13 +257,14 @@ int64_t parse_task_cpu(const Node& n) {
   } else if (n.raw().is_string()) {
     std::string s = lower_trimmed(n.str());
     if (auto v = number_with_suffix(s, "vcpu"))
-      units = std::llround(*v * 1024);
+      units = round_half_away(*v * 1024);
     else
       units = plain_integer(s);
   }
   if (!units) n.expected(what);
   if (*units != 0 && (*units < 128 || *units > 10240))
-    n.fail("expected from 128 to 10240 CPU units (0.125 to 10 vCPU), got " + std::to_string(*units));
+    n.fail("expected from 128 to 10240 CPU units (0.125 to 10 vCPU), got " +
+           std::to_string(*units));
   return *units;
 }
 
@@ -253,11 +275,11 @@ int64_t parse_task_memory(const Node& n) {
   } else if (n.raw().is_string()) {
     std::string s = lower_trimmed(n.str());
     if (auto v = number_with_suffix(s, "gb"))
-      mib = std::llround(*v * 1024);
+      mib = round_half_away(*v * 1024);
     else if (auto m = number_with_suffix(s, "mib"))
-      mib = std::llround(*m);
+      mib = round_half_away(*m);
     else if (auto m2 = number_with_suffix(s, "mb"))
-      mib = std::llround(*m2);
+      mib = round_half_away(*m2);
     else
       mib = plain_integer(s);
   }
@@ -289,7 +311,8 @@ TaskPlan plan_task(const Json& input, const PlanOptions& opts) {
     doc = input;
   } else {
     Node(input, "").expected(
-        "a task definition object, {\"taskDefinition\": {...}} or an array of container definitions");
+        "a task definition object, {\"taskDefinition\": {...}} or an array of container "
+        "definitions");
   }
   apply_task_overrides(doc, opts.overrides, warnings);
 
@@ -298,7 +321,9 @@ TaskPlan plan_task(const Json& input, const PlanOptions& opts) {
   f.ignore({"status", "requiresAttributes", "compatibilities", "registeredAt", "registeredBy",
             "deregisteredAt", "tags"});
   if (auto v = f.opt("placementConstraints"); v && !v->items().empty())
-    add_warning(warnings, v->path() + ": placement is decided by ECS before the task reaches the instance, ignored");
+    add_warning(
+        warnings,
+        v->path() + ": placement is decided by ECS before the task reaches the instance, ignored");
   if (auto v = f.opt("family")) plan.family = v->str();
   if (auto v = f.opt("revision")) plan.revision = v->i64();
   if (auto v = f.opt("taskDefinitionArn")) plan.arn = v->str();
@@ -314,15 +339,22 @@ TaskPlan plan_task(const Json& input, const PlanOptions& opts) {
       external = external || s == "EXTERNAL";
     }
     if (!items.empty() && !external)
-      add_warning(warnings, v->path() + ": EXTERNAL is not listed; ECS would not place this task on an ECS Anywhere instance");
+      add_warning(warnings, v->path() +
+                                ": EXTERNAL is not listed; ECS would not place this task on an ECS "
+                                "Anywhere instance");
   }
   if (auto v = f.opt("networkMode")) {
     std::string m = v->str();
-    if (m == "bridge") plan.network_mode = NetworkMode::bridge;
-    else if (m == "host") plan.network_mode = NetworkMode::host;
-    else if (m == "none") plan.network_mode = NetworkMode::none;
-    else if (m == "awsvpc") v->fail(std::string("networkMode \"awsvpc\" ") + kExternal + "; use bridge, host or none");
-    else v->fail("expected \"bridge\", \"host\" or \"none\", got " + qstr(m));
+    if (m == "bridge")
+      plan.network_mode = NetworkMode::bridge;
+    else if (m == "host")
+      plan.network_mode = NetworkMode::host;
+    else if (m == "none")
+      plan.network_mode = NetworkMode::none;
+    else if (m == "awsvpc")
+      v->fail(std::string("networkMode \"awsvpc\" ") + kExternal + "; use bridge, host or none");
+    else
+      v->fail("expected \"bridge\", \"host\" or \"none\", got " + qstr(m));
   }
   if (auto v = f.opt("pidMode")) {
     plan.pid_mode = v->str();
@@ -351,8 +383,10 @@ TaskPlan plan_task(const Json& input, const PlanOptions& opts) {
   if (auto v = f.opt("enableFaultInjection"); v && v->boolean())
     v->fail(std::string("fault injection ") + kExternal);
 
-  if (auto v = f.opt("cpu"); v && parse_task_cpu(*v) > 0) plan.resources.cpu_units = parse_task_cpu(*v);
-  if (auto v = f.opt("memory"); v && parse_task_memory(*v) > 0) plan.resources.memory_mib = parse_task_memory(*v);
+  if (auto v = f.opt("cpu"); v && parse_task_cpu(*v) > 0)
+    plan.resources.cpu_units = parse_task_cpu(*v);
+  if (auto v = f.opt("memory"); v && parse_task_memory(*v) > 0)
+    plan.resources.memory_mib = parse_task_memory(*v);
 
   if (auto vols = f.opt("volumes")) {
     for (const auto& item : vols->items()) {
@@ -365,7 +399,8 @@ TaskPlan plan_task(const Json& input, const PlanOptions& opts) {
   auto cds = f.at("containerDefinitions");
   auto items = cds.items();
   if (items.empty()) cds.fail("expected at least one container definition");
-  if (items.size() > 10) cds.fail("at most 10 containers in a task, got " + std::to_string(items.size()));
+  if (items.size() > 10)
+    cds.fail("at most 10 containers in a task, got " + std::to_string(items.size()));
   TaskContext ctx;
   ctx.network_mode = plan.network_mode;
   ctx.ipc_mode = plan.ipc_mode;
@@ -376,12 +411,14 @@ TaskPlan plan_task(const Json& input, const PlanOptions& opts) {
   std::vector<ContainerRefs> refs(items.size());
   for (size_t i = 0; i < items.size(); ++i) {
     ContainerPlan c = parse_container_definition(items[i], ctx, refs[i]);
-    if (plan.find(c.name)) throw Error(items[i].path() + ".name: container name " + qstr(c.name) + " is used twice");
+    if (plan.find(c.name))
+      throw Error(items[i].path() + ".name: container name " + qstr(c.name) + " is used twice");
     plan.containers.push_back(std::move(c));
   }
   f.finish();
 
-  if (std::none_of(plan.containers.begin(), plan.containers.end(), [](const ContainerPlan& c) { return c.essential; }))
+  if (std::none_of(plan.containers.begin(), plan.containers.end(),
+                   [](const ContainerPlan& c) { return c.essential; }))
     cds.fail("at least one container must be essential");
   check_references(plan, refs);
   check_ports(plan, refs);
@@ -401,7 +438,8 @@ TaskPlan plan_task_file(const std::string& path, PlanOptions opts) {
   }
   if (plan.family.empty()) {
     std::string base = fs::basename(path);
-    if (base.size() > 5 && base.compare(base.size() - 5, 5, ".json") == 0) base.resize(base.size() - 5);
+    if (base.size() > 5 && base.compare(base.size() - 5, 5, ".json") == 0)
+      base.resize(base.size() - 5);
     plan.family = base;
   }
   return plan;

@@ -33,16 +33,19 @@ void merge_environment(Json& container, const Node& list, std::vector<std::strin
 
 }  // namespace
 
-void apply_task_overrides(Json& taskdef, const Json& overrides, std::vector<std::string>& warnings) {
+void apply_task_overrides(Json& taskdef, const Json& overrides,
+                          std::vector<std::string>& warnings) {
   if (overrides.is_null()) return;
   Node root(overrides, "overrides");
   Fields f(root, warnings);
   if (auto cpu = f.opt("cpu")) {
-    if (!cpu->raw().is_string() && !cpu->raw().is_number_integer()) cpu->expected("a string or an integer");
+    if (!cpu->raw().is_string() && !cpu->raw().is_number_integer())
+      cpu->expected("a string or an integer");
     taskdef["cpu"] = cpu->raw();
   }
   if (auto mem = f.opt("memory")) {
-    if (!mem->raw().is_string() && !mem->raw().is_number_integer()) mem->expected("a string or an integer");
+    if (!mem->raw().is_string() && !mem->raw().is_number_integer())
+      mem->expected("a string or an integer");
     taskdef["memory"] = mem->raw();
   }
   if (auto v = f.opt("taskRoleArn")) taskdef["taskRoleArn"] = v->str();

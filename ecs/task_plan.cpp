@@ -6,28 +6,38 @@ using nlohmann::json;
 
 const char* to_string(NetworkMode m) {
   switch (m) {
-    case NetworkMode::bridge: return "bridge";
-    case NetworkMode::host: return "host";
-    case NetworkMode::none: return "none";
+    case NetworkMode::bridge:
+      return "bridge";
+    case NetworkMode::host:
+      return "host";
+    case NetworkMode::none:
+      return "none";
   }
   return "bridge";
 }
 
 const char* to_string(DependencyCondition c) {
   switch (c) {
-    case DependencyCondition::start: return "START";
-    case DependencyCondition::complete: return "COMPLETE";
-    case DependencyCondition::success: return "SUCCESS";
-    case DependencyCondition::healthy: return "HEALTHY";
+    case DependencyCondition::start:
+      return "START";
+    case DependencyCondition::complete:
+      return "COMPLETE";
+    case DependencyCondition::success:
+      return "SUCCESS";
+    case DependencyCondition::healthy:
+      return "HEALTHY";
   }
   return "START";
 }
 
 const char* to_string(Volume::Kind k) {
   switch (k) {
-    case Volume::Kind::host: return "host";
-    case Volume::Kind::task_local: return "task-local";
-    case Volume::Kind::docker: return "docker";
+    case Volume::Kind::host:
+      return "host";
+    case Volume::Kind::task_local:
+      return "task-local";
+    case Volume::Kind::docker:
+      return "docker";
   }
   return "task-local";
 }
@@ -93,14 +103,17 @@ json to_json(const ContainerPlan& c) {
   for (const auto& [k, v] : c.env) env.push_back(k + "=" + v);
   j["env"] = env;
   json secrets = json::array();
-  for (const auto& s : c.secrets) secrets.push_back({{"name", s.name}, {"valueFrom", s.value_from}});
+  for (const auto& s : c.secrets)
+    secrets.push_back({{"name", s.name}, {"valueFrom", s.value_from}});
   j["secrets"] = secrets;
   j["workingDir"] = c.working_dir;
   j["user"] = c.user;
 
   json ports = json::array();
   for (const auto& p : c.ports) {
-    json pj{{"containerPort", p.container_port}, {"protocol", p.protocol}, {"hostPort", opt(p.host_port)}};
+    json pj{{"containerPort", p.container_port},
+            {"protocol", p.protocol},
+            {"hostPort", opt(p.host_port)}};
     if (p.is_range()) pj["containerPortEnd"] = p.container_port_end;
     if (!p.name.empty()) pj["name"] = p.name;
     ports.push_back(pj);
@@ -126,19 +139,24 @@ json to_json(const ContainerPlan& c) {
 
   if (c.health_check) {
     const auto& h = *c.health_check;
-    j["healthCheck"] = {{"test", h.test}, {"interval", h.interval_s}, {"timeout", h.timeout_s},
-                        {"retries", h.retries}, {"startPeriod", h.start_period_s}};
+    j["healthCheck"] = {{"test", h.test},
+                        {"interval", h.interval_s},
+                        {"timeout", h.timeout_s},
+                        {"retries", h.retries},
+                        {"startPeriod", h.start_period_s}};
   } else {
     j["healthCheck"] = nullptr;
   }
   json deps = json::array();
-  for (const auto& d : c.depends_on) deps.push_back({{"container", d.container}, {"condition", to_string(d.condition)}});
+  for (const auto& d : c.depends_on)
+    deps.push_back({{"container", d.container}, {"condition", to_string(d.condition)}});
   j["dependsOn"] = deps;
   j["startTimeout"] = c.start_timeout_s;
   j["stopTimeout"] = c.stop_timeout_s;
   if (c.restart_policy) {
     const auto& r = *c.restart_policy;
-    j["restartPolicy"] = {{"enabled", r.enabled}, {"ignoredExitCodes", r.ignored_exit_codes},
+    j["restartPolicy"] = {{"enabled", r.enabled},
+                          {"ignoredExitCodes", r.ignored_exit_codes},
                           {"restartAttemptPeriod", r.attempt_period_s}};
   } else {
     j["restartPolicy"] = nullptr;
@@ -157,11 +175,14 @@ json to_json(const ContainerPlan& c) {
   j["shmSizeBytes"] = opt(c.shm_size_bytes);
   json tmpfs = json::array();
   for (const auto& t : c.tmpfs)
-    tmpfs.push_back({{"containerPath", t.container_path}, {"sizeBytes", t.size_bytes}, {"options", t.options}});
+    tmpfs.push_back(
+        {{"containerPath", t.container_path}, {"sizeBytes", t.size_bytes}, {"options", t.options}});
   j["tmpfs"] = tmpfs;
   json devices = json::array();
   for (const auto& d : c.devices)
-    devices.push_back({{"hostPath", d.host_path}, {"containerPath", d.container_path}, {"permissions", d.permissions}});
+    devices.push_back({{"hostPath", d.host_path},
+                       {"containerPath", d.container_path},
+                       {"permissions", d.permissions}});
   j["devices"] = devices;
   json ulimits = json::array();
   for (const auto& u : c.ulimits)
@@ -169,8 +190,10 @@ json to_json(const ContainerPlan& c) {
   j["ulimits"] = ulimits;
   j["labels"] = c.labels;
   j["sysctls"] = c.sysctls;
-  j["log"] = {{"driver", c.log.driver}, {"maxSizeBytes", c.log.max_size_bytes},
-              {"maxFile", c.log.max_file}, {"options", c.log.options}};
+  j["log"] = {{"driver", c.log.driver},
+              {"maxSizeBytes", c.log.max_size_bytes},
+              {"maxFile", c.log.max_file},
+              {"options", c.log.options}};
   j["repositoryCredentials"] = c.repository_credentials;
   return j;
 }
@@ -188,13 +211,11 @@ json TaskPlan::to_json() const {
   j["cpuArchitecture"] = cpu_architecture;
   j["imagePullBehavior"] = to_string(pull_behavior);
   const auto& r = resources;
-  j["resources"] = {{"cpu", opt(r.cpu_units)},
-                    {"cpuPeriodUs", r.cpu_period_us},
-                    {"cpuQuotaUs", opt(r.cpu_quota_us)},
-                    {"cpuShares", opt(r.cpu_shares)},
-                    {"memoryMiB", opt(r.memory_mib)},
-                    {"memoryLimitBytes", opt(r.memory_limit_bytes)},
-                    {"pidsLimit", opt(r.pids_limit)}};
+  j["resources"] = {
+      {"cpu", opt(r.cpu_units)},           {"cpuPeriodUs", r.cpu_period_us},
+      {"cpuQuotaUs", opt(r.cpu_quota_us)}, {"cpuShares", opt(r.cpu_shares)},
+      {"memoryMiB", opt(r.memory_mib)},    {"memoryLimitBytes", opt(r.memory_limit_bytes)},
+      {"pidsLimit", opt(r.pids_limit)}};
   json vols = json::array();
   for (const auto& v : volumes) {
     json vj{{"name", v.name}, {"kind", to_string(v.kind)}};

@@ -140,9 +140,9 @@ struct ContainerPlan {
   std::string image;
   bool essential = true;
 
-  int64_t cpu_units = 0;      // as written (0 = none)
-  uint64_t cpu_shares = 2;    // cgroup cpu.shares: max(cpu, 2), at most 262144
-  std::optional<int64_t> memory_bytes;              // hard limit (MiB*1MiB, >= 4 MiB)
+  int64_t cpu_units = 0;                // as written (0 = none)
+  uint64_t cpu_shares = 2;              // cgroup cpu.shares: max(cpu, 2), at most 262144
+  std::optional<int64_t> memory_bytes;  // hard limit (MiB*1MiB, >= 4 MiB)
   std::optional<int64_t> memory_reservation_bytes;  // soft limit
   std::optional<int64_t> memory_swap_bytes;         // memory + maxSwap (Docker --memory-swap)
   std::optional<int> swappiness;                    // only with maxSwap
@@ -168,7 +168,7 @@ struct ContainerPlan {
   std::optional<HealthCheck> health_check;
   std::vector<Dependency> depends_on;
   int start_timeout_s = 180;  // waiting for COMPLETE/SUCCESS/HEALTHY dependencies
-  int stop_timeout_s = 30;             // SIGTERM, then SIGKILL after this
+  int stop_timeout_s = 30;    // SIGTERM, then SIGKILL after this
   std::optional<RestartPolicy> restart_policy;
 
   bool privileged = false;
@@ -178,7 +178,7 @@ struct ContainerPlan {
   bool pseudo_terminal = false;
   bool no_new_privileges = false;
   std::string apparmor_profile;
-  std::vector<std::string> cap_add;   // "CAP_NET_ADMIN", or "ALL"
+  std::vector<std::string> cap_add;  // "CAP_NET_ADMIN", or "ALL"
   std::vector<std::string> cap_drop;
   // The resulting bounding/effective set by Docker's rules (privileged: all).
   std::vector<std::string> capabilities;

@@ -28,7 +28,9 @@ $(FIXTURES)/busybox/.stamp: $(wildcard $(FIXTURE_BUSYBOX)) rootfs-fixtures/busyb
 # OCI image layouts (busybox with gzip and zstd layers, a multi-platform index), pushed to
 # test registries by tests/support/registry.cpp.
 fixtures: $(FIXTURES)/images/.stamp
-$(FIXTURES)/images/.stamp: rootfs-fixtures/images/make-oci-images.py $(FIXTURE_BUSYBOX) rootfs-fixtures/fixtures.mk
+$(FIXTURES)/images/.stamp: rootfs-fixtures/images/make-oci-images.py $(FIXTURE_BUSYBOX) rootfs-fixtures/fixtures.mk \
+    $(FIXTURES)/helpers/ecs-stress
 	rm -rf $(FIXTURES)/images && mkdir -p $(FIXTURES)/images
-	rootfs-fixtures/images/make-oci-images.py $(FIXTURES)/images/layouts $(FIXTURE_BUSYBOX)
+	rootfs-fixtures/images/make-oci-images.py $(FIXTURES)/images/layouts $(FIXTURE_BUSYBOX) \
+	  $(FIXTURES)/helpers/ecs-stress
 	touch $@

@@ -117,7 +117,7 @@ def busybox_layer(busybox):
     return t.bytes()
 
 
-def image(layout, arch, variant, layers, cmd):
+def image(layout, arch, variant, layers, cmd, entrypoint=None):
     """layers: list of (uncompressed tar, compression). Returns the manifest descriptor."""
     descs, diff_ids = [], []
     for tar, comp in layers:
@@ -130,6 +130,8 @@ def image(layout, arch, variant, layers, cmd):
               "config": {"Cmd": cmd, "Env": ["PATH=/bin"], "WorkingDir": "/"},
               "rootfs": {"type": "layers", "diff_ids": diff_ids},
               "history": [{"created": "2024-01-01T00:00:00Z", "created_by": "make-oci-images.py"}]}
+    if entrypoint:
+        config["config"]["Entrypoint"] = entrypoint
     if variant:
         config["variant"] = variant
     cdesc = layout.blob(json.dumps(config, sort_keys=True).encode(), OCI_CONFIG)
@@ -150,6 +152,7 @@ def marker_layer(text):
 def main():
     out = sys.argv[1]
     busybox = sys.argv[2] if len(sys.argv) > 2 else "/bin/busybox"
+    stress = sys.argv[3] if len(sys.argv) > 3 else ""
     tmp = out + ".tmp.%d" % os.getpid()
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
@@ -166,6 +169,17 @@ def main():
         m = image(bb, harch, hvariant, [(base, "gzip"), (extra_tar, "zstd")], ["/bin/sh"])
         m["annotations"] = {"org.opencontainers.image.ref.name": "latest"}
         bb.index([m])
+
+        # amazon/amazon-ecs-stress:make of the ECS agent's tests: a static program as
+        # entrypoint (rootfs-fixtures/helpers/ecs-stress.c) on top of busybox.
+        if stress:
+            t = Tar()
+            with open(stress, "rb") as f:
+                t.file("ecs-stress", f.read(), 0o755)
+            st = Layout(os.path.join(tmp, "ecs-stress"))
+            m = image(st, harch, hvariant, [(base, "gzip"), (t.bytes(), "gzip")], [], ["/ecs-stress"])
+            m["annotations"] = {"org.opencontainers.image.ref.name": "make"}
+            st.index([m])
 
         multi = Layout(os.path.join(tmp, "multi"))
         entries = []

@@ -161,7 +161,7 @@ void TestRegistry::start() {
     run_shell("htpasswd -Bbn '" + opts_.user + "' '" + opts_.password + "' > " + dir_ +
               "/htpasswd");
   for (int attempt = 0; attempt < 3; ++attempt) {
-    port_ = free_port();
+    port_ = opts_.port ? opts_.port : free_port();
     std::string cfg =
         "version: 0.1\n"
         "log:\n  level: warn\n  accesslog:\n    disabled: true\n"

@@ -37,6 +37,7 @@ struct TestRegistryOptions {
   bool tls = false;
   std::string user;  // non-empty: htpasswd (bcrypt) Basic auth, needs tls
   std::string password;
+  int port = 0;  // 0: a free port; else this one (the ECS taskdefs name 127.0.0.1:51670)
 };
 
 class TestRegistry {

@@ -35,7 +35,7 @@ reg_pid=
 cleanup() {
   for id in $("$ecsa" task ls -q 2>/dev/null); do "$ecsa" task rm -f --root "$rt" "$id" >/dev/null 2>&1 || true; done
   "$ecsa" net reset >/dev/null 2>&1 || true
-  [ -n "$reg_pid" ] && kill "$reg_pid" 2>/dev/null && wait "$reg_pid" 2>/dev/null
+  if [ -n "$reg_pid" ]; then kill "$reg_pid" 2>/dev/null; wait "$reg_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT

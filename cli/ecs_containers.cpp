@@ -42,7 +42,8 @@ const char* kRunUsage =
     "  --read-only            read-only root filesystem\n"
     "  -p, --publish SPEC     [hostIP:][hostPort:]containerPort[/tcp|/udp]; hostPort 0 or absent:\n"
     "                         a dynamic host port (ECS_DYNAMIC_HOST_PORT_RANGE)\n"
-    "  --network MODE         bridge (default), host or none\n"
+    "  --network MODE         bridge (default), host, none, or container:ID (share that\n"
+    "                         container's network namespace, /etc/hosts and resolv.conf)\n"
     "  -h, --hostname NAME\n"
     "  --dns IP, --dns-search DOMAIN, --add-host NAME:IP\n"
     "  --cap-add CAP, --cap-drop CAP, --privileged\n"
@@ -151,7 +152,12 @@ int cmd_run(const std::vector<std::string>& argv) {
   if (network == "bridge") lo.network_mode = ecs::NetworkMode::bridge;
   else if (network == "host") lo.network_mode = ecs::NetworkMode::host;
   else if (network == "none") lo.network_mode = ecs::NetworkMode::none;
-  else throw Error("--network: expected bridge, host or none, got \"" + network + "\"");
+  else if (network.rfind("container:", 0) == 0 && network.size() > 10) {
+    lo.network_mode = ecs::NetworkMode::none;
+    lo.network_container = network.substr(10);
+    if (!plan.ports.empty()) throw Error("-p: ports cannot be published with --network " + network);
+  } else
+    throw Error("--network: expected bridge, host, none or container:ID, got \"" + network + "\"");
   if (auto c = a.value("cpus")) {
     double cpus = std::stod(*c);
     if (cpus <= 0) throw Error("--cpus: must be greater than 0");

@@ -194,8 +194,20 @@ Launched create_from_plan(oci::ImageStore& store, const oci::ImageRecord& image,
     cc.ipc_ns = opts.ipc_ns;
     cc.cgroups_path = opts.cgroup_path;
     if (opts.network_mode == NetworkMode::host) cc.network_ns = "host";
-    for (const char* f : {"hosts", "resolv.conf", "hostname"})
-      cc.mounts.push_back({std::string("/etc/") + f, "bind", etc + "/" + f, {"rbind", "rprivate"}});
+    std::string etc_from = etc;  // where /etc/hosts and /etc/resolv.conf come from
+    if (!opts.network_container.empty()) {
+      const std::string& other = opts.network_container;
+      runtime::StateDir sd(opts.runtime_root, other);
+      if (!sd.exists()) throw Error("network container:" + other + ": no such container");
+      runtime::ContainerState os = sd.load();
+      if (runtime::current_status(sd, os) != runtime::Status::running)
+        throw Error("network container:" + other + ": the container is not running");
+      cc.network_ns = "/proc/" + std::to_string(os.pid) + "/ns/net";
+      etc_from = container_files_dir(store, other) + "/etc";
+    }
+    for (const char* f : {"hosts", "resolv.conf"})
+      cc.mounts.push_back({std::string("/etc/") + f, "bind", etc_from + "/" + f, {"rbind", "rprivate"}});
+    cc.mounts.push_back({"/etc/hostname", "bind", etc + "/hostname", {"rbind", "rprivate"}});
 
     fs::mkdir_p(out.bundle, 0700);
     fs::mkdir_p(etc, 0755);
@@ -211,6 +223,11 @@ Launched create_from_plan(oci::ImageStore& store, const oci::ImageRecord& image,
     co.bundle = out.bundle;
     for (int i = 0; i < 3; ++i) co.stdio[i] = opts.stdio[i];
     co.on_namespaces_ready = [&](pid_t pid, runtime::ContainerState& st) {
+      if (!opts.network_container.empty()) {
+        fs::write_file_atomic(etc + "/hostname", hostname + "\n", 0644, false);
+        st.extra["networkMode"] = "container:" + opts.network_container;
+        return;
+      }
       out.network = net::setup_network(opts.id, pid, ncfg);
       net::write_etc_files(etc, ncfg, out.network, plan.name);
       json::Json b = json::Json::array();

@@ -42,6 +42,9 @@ struct LaunchOptions {
   // Namespaces: "" new, "host", or a /proc/<pid>/ns/<type> path to join (pidMode/ipcMode task).
   std::string pid_ns, ipc_ns;
   std::string task_id;  // set for containers of a task (annotation ecsa.task)
+  // Network mode container:<id>: share that running container's network namespace (and its
+  // /etc/hosts and /etc/resolv.conf, as Docker does); nothing is set up for this one.
+  std::string network_container;
 };
 
 struct Launched {

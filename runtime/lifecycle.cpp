@@ -31,6 +31,8 @@ json::Json spec_state(const ContainerState& s, Status st) {
   j["pid"] = st == Status::stopped ? 0 : s.pid;
   j["bundle"] = s.bundle;
   j["annotations"] = s.annotations;
+  // Not in the runtime spec, ignored by its readers: the ECS port bindings of the container.
+  if (s.extra.contains("networkBindings")) j["networkBindings"] = s.extra["networkBindings"];
   return j;
 }
 

@@ -99,6 +99,22 @@ TEST_CASE("run -d -p 0:80 serves HTTP on a dynamic host port", "[integration][ec
   auto ps = nlohmann::json::parse(env.ecsa({"ps", "--root", env.root, "--format", "json"}).out);
   REQUIRE(ps.size() == 1);
   REQUIRE(ps[0]["status"] == "running");
+  // The runtime's state document carries the bindings too.
+  auto state = nlohmann::json::parse(env.ecsa({"oci", "--root", env.root, "state", id}).out);
+  REQUIRE(state["networkBindings"][0]["hostPort"] == port);
+  // --network container:ID shares the namespace: the server answers on 127.0.0.1 there, and
+  // /etc/hosts is the other container's.
+  CmdResult shared = env.ecsa({"run", "--root", env.root, "--rm", "--progress", "none", "--network",
+                               "container:" + id, reg.host() + "/busybox:latest", "sh", "-c",
+                               "printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc 127.0.0.1 80; cat /etc/hosts"});
+  INFO(shared.err);
+  REQUIRE(shared.code == 0);
+  REQUIRE(shared.out.find("hello-ecsa") != std::string::npos);
+  REQUIRE(shared.out.find(id) != std::string::npos);
+  CmdResult gone = env.ecsa({"run", "--root", env.root, "--rm", "--progress", "none", "--network",
+                             "container:nosuch", reg.host() + "/busybox:latest", "true"});
+  REQUIRE(gone.code == 1);
+  REQUIRE(gone.err.find("network container:nosuch: no such container") != std::string::npos);
   REQUIRE(env.ecsa({"stop", "--root", env.root, "-t", "2", id}).code == 0);
   REQUIRE(env.ecsa({"rm", "--root", env.root, id}).code == 0);
   // Nothing of ours remains for that container: no rule, no state.

@@ -128,7 +128,7 @@ Launched create_from_plan(oci::ImageStore& store, const oci::ImageRecord& image,
   std::string etc = files + "/etc";
   std::string rootfs;
   try {
-    rootfs = store.prepare_rootfs(opts.id, image);
+    rootfs = opts.existing_rootfs.empty() ? store.prepare_rootfs(opts.id, image) : opts.existing_rootfs;
     ImageConfig ic = parse_image_config(image.config_json);
     ProcessPlan proc = merge_image_config(plan, ic, read_in_rootfs(rootfs, "/etc/passwd"),
                                           read_in_rootfs(rootfs, "/etc/group"));

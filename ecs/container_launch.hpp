@@ -45,6 +45,9 @@ struct LaunchOptions {
   // Network mode container:<id>: share that running container's network namespace (and its
   // /etc/hosts and /etc/resolv.conf, as Docker does); nothing is set up for this one.
   std::string network_container;
+  // A restarted task container keeps its filesystem (restartPolicy restarts the same
+  // container): its prepared rootfs, used instead of a new one.
+  std::string existing_rootfs;
 };
 
 struct Launched {

@@ -32,6 +32,7 @@
 #include "ecs/task_rules.hpp"
 #include "ecs/task_volumes.hpp"
 #include "oci/image_store.hpp"
+#include "net/network.hpp"
 #include "runtime/exec.hpp"
 #include "runtime/state.hpp"
 
@@ -184,6 +185,7 @@ struct Box {
   std::optional<HealthTracker> health;
   pid_t probe_pid = 0;
   double probe_kill_at = 0;
+  std::string kept_rootfs;  // set between an exit and its restart
 };
 
 class Supervisor {
@@ -197,7 +199,8 @@ class Supervisor {
   void schedule();
   void launch(Box& b);
   void on_exit(Box& b, int status);
-  void finish_box(Box& b, const std::string& reason);
+  void finish_box(Box& b, const std::string& reason, bool keep_rootfs = false);
+  void remove_kept(Box& b);
   void start_probe(Box& b);
   void on_probe_done(Box& b, int status);
   void begin_stop(const std::string& reason, const std::string& code, int timeout_s = -1);
@@ -381,6 +384,8 @@ void Supervisor::launch(Box& b) {
   lo.task_id = rec_.id;
   lo.pid_ns = join_ns(plan_.pid_mode, "pid");
   lo.ipc_ns = join_ns(plan_.ipc_mode, "ipc");
+  lo.existing_rootfs = b.kept_rootfs;
+  b.kept_rootfs.clear();  // create_from_plan owns it now (and releases it if it fails)
   int out_fd = out_w.get(), err_fd = err_w.get();
   std::string store_root = store_root_;
   std::string error = run_in_worker([&] {
@@ -511,7 +516,7 @@ void Supervisor::on_exit(Box& b, int status) {
     ::kill(b.probe_pid, SIGKILL);
   }
   bool restart = should_restart(*b.plan, code, now_s() - b.started_s, stopping_);
-  finish_box(b, reason);
+  finish_box(b, reason, restart);
   if (restart) {
     cr.restart_count++;
     b.phase = Box::Phase::pending;
@@ -524,7 +529,18 @@ void Supervisor::on_exit(Box& b, int status) {
 
 // The container process is gone: its network, cgroup, runtime state and rootfs go too (its
 // log stays with the task).
-void Supervisor::finish_box(Box& b, const std::string& reason) {
+void Supervisor::remove_kept(Box& b) {
+  if (b.kept_rootfs.empty()) return;
+  b.kept_rootfs.clear();
+  std::string root = opts_.runtime_root, id = b.id, store_root = store_root_;
+  std::string err = run_in_worker([&] {
+    auto store = oci::ImageStore::open(store_root);
+    remove_launched(*store, root, id);
+  });
+  if (!err.empty()) log::warn("remove container " + id + ": " + err);
+}
+
+void Supervisor::finish_box(Box& b, const std::string& reason, bool keep_rootfs) {
   ContainerRecord& cr = rec(b);
   b.phase = Box::Phase::stopped;
   b.pid = 0;
@@ -536,9 +552,19 @@ void Supervisor::finish_box(Box& b, const std::string& reason) {
   if (!reason.empty()) cr.reason = reason;
   cr.network_bindings = json::Json::array();
   std::string root = opts_.runtime_root, id = b.id, store_root = store_root_;
+  if (keep_rootfs) {
+    // The runtime container and its network go; its filesystem stays for the restart.
+    try {
+      b.kept_rootfs = runtime::StateDir(root, id).load().rootfs;
+    } catch (const std::exception& e) {
+      log::warn(e.what());
+    }
+  }
   std::string err = run_in_worker([&] {
     auto store = oci::ImageStore::open(store_root);
-    remove_launched(*store, root, id);
+    if (!keep_rootfs) return remove_launched(*store, root, id);
+    runtime::delete_container(root, id, true);
+    net::teardown_network(id);
   });
   if (!err.empty()) log::warn("remove container " + id + ": " + err);
   save();
@@ -615,6 +641,7 @@ void Supervisor::begin_stop(const std::string& reason, const std::string& code, 
     if (b.phase == Box::Phase::pending) {
       b.phase = Box::Phase::stopped;
       rec(b).last_status = "STOPPED";
+      remove_kept(b);
     }
   save();
 }

@@ -502,14 +502,16 @@ TEST_CASE("task run: restartPolicy restarts a container that ran long enough",
   std::string path = env.write("restart", R"({"family":"restart","containerDefinitions":[
     {"name":"flaky","image":"127.0.0.1:51670/busybox:latest","memory":32,"essential":true,
      "restartPolicy":{"enabled":true,"restartAttemptPeriod":60,"ignoredExitCodes":[0]},
-     "command":["sh","-c","if [ -f /tmp/again ]; then exit 0; fi; sleep 61; exit 1"]}]})");
-  Json t = env.run(path);
-  std::string id = t["taskId"];
-  t = env.wait_until(
-      id, [](const Json& j) { return container(j, "flaky").value("restartCount", 0) >= 1; }, 75);
+     "command":["sh","-c","if [ -f /tmp/again ]; then echo restarted with its files; exit 0; fi; touch /tmp/again; sleep 61; exit 1"]}]})");
+  // The same container restarts: its filesystem (/tmp/again) survives; the second run exits
+  // 0, an ignored code, which ends the task.
+  Json t = env.run(path, {"--wait"});
   INFO(t.dump(2));
   REQUIRE(container(t, "flaky")["restartCount"] == 1);
-  REQUIRE(t["desiredStatus"] == "RUNNING");
+  REQUIRE(container(t, "flaky")["exitCode"] == 0);
+  REQUIRE(t["_exit"] == 0);
+  REQUIRE(env.logs(t["taskId"], "flaky") == "restarted with its files\n");
+  REQUIRE(ecsa::fs::list_dir(env.state + "/launched").empty());
 }
 
 TEST_CASE("task run: pidMode task shares one PID namespace between the task's containers",

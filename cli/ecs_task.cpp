@@ -285,6 +285,12 @@ int task_run(const std::vector<std::string>& argv) {
   } catch (const std::exception&) {
     rethrow_with_context(path);
   }
+  // A secret the task would run without is worse than no task: refuse before anything runs.
+  for (const auto& c : plan.containers)
+    if (!c.secrets.empty())
+      throw Error(path + ": container " + c.name + ": secrets (" + c.secrets[0].value_from +
+                  "): fetching from SSM Parameter Store or Secrets Manager is not supported yet; "
+                  "pass the values with --env NAME=VALUE and drop `secrets`");
   auto progress = oci::Progress::create(oci::parse_progress_mode(args.value_or("progress", "auto")), stderr);
   ecs::RunTaskOptions o;
   o.runtime_root = args.value_or("root", runtime::kDefaultRoot);

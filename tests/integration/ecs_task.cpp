@@ -520,7 +520,7 @@ TEST_CASE("task run: pidMode task shares one PID namespace between the task's co
   TaskEnv env;
   std::string path = env.write(
       "pids", R"({"family":"pids","pidMode":"task","ipcMode":"task","containerDefinitions":[
-    {"name":"first","image":"127.0.0.1:51670/busybox:latest","memory":32,"essential":false,
+    {"name":"first","image":"127.0.0.1:51670/busybox:latest","memory":32,"essential":false,"stopTimeout":1,
      "command":["sleep","30"]},
     {"name":"second","image":"127.0.0.1:51670/busybox:latest","memory":32,
      "dependsOn":[{"containerName":"first","condition":"START"}],

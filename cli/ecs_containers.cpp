@@ -273,7 +273,11 @@ int cmd_stop(const std::vector<std::string>& argv) {
   for (const auto& id : a.positional()) {
     auto f = find_container(root, id);
     if (f.status == runtime::Status::stopped) continue;
-    runtime::kill_container(root, id, SIGTERM, false);
+    // The image's StopSignal first, as Docker.
+    int sig = SIGTERM;
+    if (auto a = f.state.annotations.find(ecs::kStopSignalAnnotation); a != f.state.annotations.end())
+      sig = runtime::parse_signal(a->second);
+    runtime::kill_container(root, id, sig, false);
     for (int i = 0; i < timeout * 20; ++i) {
       if (find_container(root, id).status == runtime::Status::stopped) break;
       usleep(50000);

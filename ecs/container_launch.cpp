@@ -190,6 +190,7 @@ Launched create_from_plan(oci::ImageStore& store, const oci::ImageRecord& image,
     cc.annotations[kNameAnnotation] = plan.name;
     if (!opts.task_id.empty()) cc.annotations[kTaskAnnotation] = opts.task_id;
     if (plan.init_process) cc.annotations[kInitAnnotation] = "true";
+    cc.annotations[kStopSignalAnnotation] = proc.stop_signal;
     cc.pid_ns = opts.pid_ns;
     cc.ipc_ns = opts.ipc_ns;
     cc.cgroups_path = opts.cgroup_path;

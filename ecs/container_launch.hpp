@@ -22,6 +22,8 @@ inline constexpr const char* kNameAnnotation = "ecsa.name";
 inline constexpr const char* kTaskAnnotation = "ecsa.task";
 // Asks the runtime for its minimal init as PID 1 (initProcessEnabled, docker --init).
 inline constexpr const char* kInitAnnotation = "ecsa.init";
+// The signal `stop` sends first: the image's StopSignal (Docker's rule), SIGTERM by default.
+inline constexpr const char* kStopSignalAnnotation = "ecsa.stopSignal";
 
 // Finds the image in the store, pulling it as the pull behaviour says (default: pull when
 // missing; always: pull every time, falling back to a cached copy only for prefer-cached).

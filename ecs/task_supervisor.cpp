@@ -186,6 +186,7 @@ struct Box {
   pid_t probe_pid = 0;
   double probe_kill_at = 0;
   std::string kept_rootfs;  // set between an exit and its restart
+  int stop_signal = SIGTERM;  // the image's StopSignal
 };
 
 class Supervisor {
@@ -428,6 +429,14 @@ void Supervisor::launch(Box& b) {
   }
   runtime::ContainerState st = runtime::StateDir(opts_.runtime_root, b.id).load();
   b.pid = st.pid;
+  b.stop_signal = SIGTERM;
+  if (auto sig = st.annotations.find(kStopSignalAnnotation); sig != st.annotations.end()) {
+    try {
+      b.stop_signal = runtime::parse_signal(sig->second);
+    } catch (const std::exception& e) {
+      log::warn(p.name + ": StopSignal: " + e.what() + "; SIGTERM is used");
+    }
+  }
   b.phase = Box::Phase::running;
   b.started_s = now_s();
   b.stop_sent = false;
@@ -666,7 +675,7 @@ void Supervisor::advance_stop() {
         if (d.container == b.plan->name) dependents_stopped = false;
     }
     if (!dependents_stopped) continue;
-    ::kill(b.pid, SIGTERM);
+    ::kill(b.pid, b.stop_signal);
     b.stop_sent = true;
     int t = stop_timeout_override_ >= 0 ? stop_timeout_override_ : b.plan->stop_timeout_s;
     b.kill_at = now + t;

@@ -117,7 +117,7 @@ def busybox_layer(busybox):
     return t.bytes()
 
 
-def image(layout, arch, variant, layers, cmd, entrypoint=None):
+def image(layout, arch, variant, layers, cmd, entrypoint=None, stop_signal=None):
     """layers: list of (uncompressed tar, compression). Returns the manifest descriptor."""
     descs, diff_ids = [], []
     for tar, comp in layers:
@@ -132,6 +132,8 @@ def image(layout, arch, variant, layers, cmd, entrypoint=None):
               "history": [{"created": "2024-01-01T00:00:00Z", "created_by": "make-oci-images.py"}]}
     if entrypoint:
         config["config"]["Entrypoint"] = entrypoint
+    if stop_signal:
+        config["config"]["StopSignal"] = stop_signal
     if variant:
         config["variant"] = variant
     cdesc = layout.blob(json.dumps(config, sort_keys=True).encode(), OCI_CONFIG)
@@ -177,7 +179,9 @@ def main():
             with open(stress, "rb") as f:
                 t.file("ecs-stress", f.read(), 0o755)
             st = Layout(os.path.join(tmp, "ecs-stress"))
-            m = image(st, harch, hvariant, [(base, "gzip"), (t.bytes(), "gzip")], [], ["/ecs-stress"])
+            # StopSignal: the task tests check that a stop sends it first.
+            m = image(st, harch, hvariant, [(base, "gzip"), (t.bytes(), "gzip")], [], ["/ecs-stress"],
+                      "SIGUSR1")
             m["annotations"] = {"org.opencontainers.image.ref.name": "make"}
             st.index([m])
 

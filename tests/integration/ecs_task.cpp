@@ -529,3 +529,20 @@ TEST_CASE("task run: pidMode task shares one PID namespace between the task's co
   INFO(t.dump(2));
   REQUIRE(container(t, "second")["exitCode"] == 7);
 }
+
+TEST_CASE("task stop sends the image's StopSignal first", "[integration][ecs][task]") {
+  NEED_REGISTRY();
+  TaskEnv env;
+  // ecs-stress's image says StopSignal SIGUSR1; with the init as PID 1 the signal reaches the
+  // program, which dies of it: 128 + SIGUSR1 instead of 143 (SIGTERM) or 137 (timeout).
+  std::string path = env.write("stopsig", R"({"family":"stopsig","containerDefinitions":[
+    {"name":"s","image":"127.0.0.1:51670/amazon/amazon-ecs-stress:make","memory":64,"stopTimeout":20,
+     "linuxParameters":{"initProcessEnabled":true},"command":["-concurrency","0","-memory","1"]}]})");
+  Json t = env.run(path);
+  INFO(t.dump(2));
+  REQUIRE(t["lastStatus"] == "RUNNING");
+  CmdResult stop = env.ecsa({"task", "stop", "--root", env.root, "--format", "json", t["taskId"]});
+  Json s = Json::parse(stop.out);
+  INFO(s.dump(2));
+  REQUIRE(container(s, "s")["exitCode"] == 128 + SIGUSR1);
+}

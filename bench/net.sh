@@ -66,11 +66,11 @@ had_tables=$(nft list tables 2>/dev/null | tr '\n' ,)
 # netavark keeps its IPAM database under /run/containers/networks whatever podman's dirs.
 had_run_containers=$([ -e /run/containers ] && echo 1 || echo 0)
 sleeper=
-registry=
+source "$src/rootfs-fixtures/images/registry.sh"
 
 cleanup() {
   set +e
-  [ -n "$registry" ] && kill "$registry" 2>/dev/null && wait "$registry" 2>/dev/null
+  stop_registry
   for c in $("$ecsa" ps -a -q --root "$work/ecsa-run" 2>/dev/null); do
     "$ecsa" rm -f --root "$work/ecsa-run" "$c" >/dev/null 2>&1
   done
@@ -107,17 +107,8 @@ id=$("${podman[@]}" pull -q "oci:$layout:latest")
 "${podman[@]}" network create --disable-dns --subnet 10.219.253.0/24 "$pnet" >/dev/null
 
 echo "bench: a registry on 127.0.0.1 for ecsa-run run" >&2
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mkdir -p "$work/registry"
-printf '%s\n' "version: 0.1" "log:" "  level: warn" "  accesslog:" "    disabled: true" \
-  "storage:" "  filesystem:" "    rootdirectory: $work/registry/storage" \
-  "http:" "  addr: 127.0.0.1:$port" >"$work/registry/config.yml"
-docker-registry serve "$work/registry/config.yml" >"$work/registry/log" 2>&1 &
-registry=$!
-for _ in $(seq 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-  sleep 0.1
-done
+start_registry "$work/registry"
+port=$REGISTRY_PORT
 skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$layout:latest" \
   "docker://127.0.0.1:$port/busybox:latest"
 ecsa_image=127.0.0.1:$port/busybox:latest

@@ -54,13 +54,10 @@ if [ ! -f "$image_one/sizes.json" ] || [ "$src/bench/make-pull-image.py" -nt "$i
 fi
 
 work=$(mktemp -d "$build/bench/pull-work.XXXXXX")
-registry_pid=
+source "$src/rootfs-fixtures/images/registry.sh"
 loopdev=
 cleanup() {
-  if [ -n "$registry_pid" ]; then
-    kill "$registry_pid" 2>/dev/null || true
-    wait "$registry_pid" 2>/dev/null || true
-  fi
+  stop_registry
   if mountpoint -q "$work/fs"; then umount "$work/fs"; fi
   if [ -n "$loopdev" ]; then losetup -d "$loopdev"; fi
   rm -rf "$work"
@@ -78,31 +75,8 @@ mkdir "$work/fs"
 mount "$loopdev" "$work/fs"
 stores=$work/fs
 
-# docker-registry on a free loopback port (as tests/support/registry.cpp starts it).
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat >"$work/registry.yml" <<EOF
-version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $work/registry
-http:
-  addr: 127.0.0.1:$port
-EOF
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-registry_pid=$!
-for _ in $(seq 100); do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
-  if ! kill -0 "$registry_pid" 2>/dev/null; then
-    echo "bench: docker-registry did not start:" >&2
-    cat "$work/registry.log" >&2
-    exit 1
-  fi
-  sleep 0.1
-done
+start_registry "$work/registry"
+port=$REGISTRY_PORT
 host=127.0.0.1:$port
 ref=$host/bench/pull:latest
 ref_one=$host/bench/pull-one:latest

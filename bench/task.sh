@@ -31,31 +31,17 @@ images=$build/fixtures/images/layouts
 work=$(mktemp -d /tmp/ecsa-bench-task.XXXXXX)
 export ECSA_STATE_DIR=$work/state ECSA_BRIDGE=ecsab$$ ECSA_SUBNET=10.223.$(($$ % 250)).0/24
 rt=$work/run
-reg_pid=
+source "$src/rootfs-fixtures/images/registry.sh"
 cleanup() {
   for id in $("$ecsa" task ls -q 2>/dev/null); do "$ecsa" task rm -f --root "$rt" "$id" >/dev/null 2>&1 || true; done
   "$ecsa" net reset >/dev/null 2>&1 || true
-  if [ -n "$reg_pid" ]; then kill "$reg_pid" 2>/dev/null; wait "$reg_pid" 2>/dev/null || true; fi
+  stop_registry
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat >"$work/registry.yml" <<EOF
-version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $work/registry
-http:
-  addr: 127.0.0.1:$port
-EOF
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-reg_pid=$!
-for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
+start_registry "$work/registry"
+port=$REGISTRY_PORT
 skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$images/busybox:latest" \
   "docker://127.0.0.1:$port/busybox:latest"
 "$ecsa" pull --progress none "127.0.0.1:$port/busybox:latest" >/dev/null
@@ -82,7 +68,8 @@ for i in $(seq "$rounds"); do
   echo $(((t1 - t0) / 1000)) >>"$work/times"
   sup=$("$ecsa" task describe --format json "$id" | python3 -c 'import json,sys; print(json.load(sys.stdin)["supervisor"]["pid"])')
   hp=$("$ecsa" task describe --format json "$id" | python3 -c 'import json,sys; t=json.load(sys.stdin); print([c for c in t["containers"] if c["name"]=="web"][0]["networkBindings"][0]["hostPort"])')
-  curl -fs "http://127.0.0.1:$hp/etc/hostname" >/dev/null || { echo "bench: no HTTP answer on port $hp" >&2; exit 1; }
+  python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$hp/etc/hostname', timeout=5)" ||
+    { echo "bench: no HTTP answer on port $hp" >&2; exit 1; }
   sleep 1
   rss_of "$sup" >>"$work/mem1"
   if [ "$i" -le 3 ]; then  # after a health check (every 5 s): fewer rounds, they are slow

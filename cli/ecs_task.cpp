@@ -36,7 +36,8 @@ constexpr const char* kTaskUsage =
     "Run 'ecsa-run task COMMAND --help' for a command's options.\n";
 
 constexpr const char* kValidateUsage =
-    "Usage: ecsa-run task validate TASKDEF.json [--overrides JSON] [--env K=V]... [--format json]\n\n"
+    "Usage: ecsa-run task validate TASKDEF.json [--overrides JSON] [--env K=V]... [--format "
+    "json]\n\n"
     "Reads a task definition (RegisterTaskDefinition input, `aws ecs describe-task-definition`\n"
     "output, or an array of container definitions), applies RunTask-style overrides and\n"
     "prints what ecsa would run: cgroup limits, per-container settings, start order.\n"
@@ -44,13 +45,16 @@ constexpr const char* kValidateUsage =
     "ECS_CONTAINER_STOP_TIMEOUT, ECS_IMAGE_PULL_BEHAVIOR, ...).\n\n"
     "Options:\n"
     "  --overrides JSON   RunTask overrides: JSON text, or file://PATH or @PATH\n"
-    "                     ({\"containerOverrides\":[{\"name\",\"command\",\"environment\",\"cpu\",\n"
+    "                     "
+    "({\"containerOverrides\":[{\"name\",\"command\",\"environment\",\"cpu\",\n"
     "                     \"memory\",\"memoryReservation\"}],\"cpu\",\"memory\"})\n"
     "  --env K=V          set an environment variable in every container (repeatable)\n"
     "  --format FORMAT    text (default) or json\n"
     "  -h, --help         show this help\n";
 
-std::string mib(int64_t bytes) { return std::to_string(bytes / (1024 * 1024)) + " MiB"; }
+std::string mib(int64_t bytes) {
+  return std::to_string(bytes / (1024 * 1024)) + " MiB";
+}
 
 std::string join(const std::vector<std::string>& v, const std::string& sep = " ") {
   std::string out;
@@ -63,19 +67,23 @@ void print_text(const ecs::TaskPlan& plan) {
   std::printf("task %s (network %s)\n", plan.family.empty() ? "(no family)" : plan.family.c_str(),
               ecs::to_string(plan.network_mode));
   if (r.cpu_quota_us)
-    std::printf("  cpu: %lld units -> quota %lld us per %lld us\n", static_cast<long long>(*r.cpu_units),
-                static_cast<long long>(*r.cpu_quota_us), static_cast<long long>(r.cpu_period_us));
+    std::printf("  cpu: %lld units -> quota %lld us per %lld us\n",
+                static_cast<long long>(*r.cpu_units), static_cast<long long>(*r.cpu_quota_us),
+                static_cast<long long>(r.cpu_period_us));
   else if (r.cpu_shares)
     std::printf("  cpu: no task cpu -> shares %llu (sum of the containers')\n",
                 static_cast<unsigned long long>(*r.cpu_shares));
-  if (r.memory_limit_bytes) std::printf("  memory: limit %s\n", mib(*r.memory_limit_bytes).c_str());
-  else std::printf("  memory: no task limit\n");
+  if (r.memory_limit_bytes)
+    std::printf("  memory: limit %s\n", mib(*r.memory_limit_bytes).c_str());
+  else
+    std::printf("  memory: no task limit\n");
   if (!plan.pid_mode.empty()) std::printf("  pidMode: %s\n", plan.pid_mode.c_str());
   if (!plan.ipc_mode.empty()) std::printf("  ipcMode: %s\n", plan.ipc_mode.c_str());
   for (const auto& v : plan.volumes) {
     std::printf("  volume %s: %s", v.name.c_str(), ecs::to_string(v.kind));
     if (v.kind == ecs::Volume::Kind::host) std::printf(" %s", v.host_path.c_str());
-    if (v.kind == ecs::Volume::Kind::docker) std::printf(" scope %s driver %s", v.scope.c_str(), v.driver.c_str());
+    if (v.kind == ecs::Volume::Kind::docker)
+      std::printf(" scope %s driver %s", v.scope.c_str(), v.driver.c_str());
     std::printf("\n");
   }
   std::vector<std::string> order;
@@ -87,7 +95,8 @@ void print_text(const ecs::TaskPlan& plan) {
     std::printf("  image: %s\n", c.image.c_str());
     std::printf("  cpu shares: %llu\n", static_cast<unsigned long long>(c.cpu_shares));
     if (c.memory_bytes) std::printf("  memory: %s\n", mib(*c.memory_bytes).c_str());
-    if (c.memory_reservation_bytes) std::printf("  memory reservation: %s\n", mib(*c.memory_reservation_bytes).c_str());
+    if (c.memory_reservation_bytes)
+      std::printf("  memory reservation: %s\n", mib(*c.memory_reservation_bytes).c_str());
     if (c.entry_point) std::printf("  entryPoint: %s\n", join(*c.entry_point).c_str());
     if (c.command) std::printf("  command: %s\n", join(*c.command).c_str());
     for (const auto& [k, v] : c.env) std::printf("  env %s=%s\n", k.c_str(), v.c_str());
@@ -100,17 +109,20 @@ void print_text(const ecs::TaskPlan& plan) {
       std::printf("  port %s/%s <- host %s\n", cport.c_str(), p.protocol.c_str(), host.c_str());
     }
     for (const auto& m : c.mounts)
-      std::printf("  mount %s -> %s%s\n", m.volume.c_str(), m.destination.c_str(), m.read_only ? " (ro)" : "");
+      std::printf("  mount %s -> %s%s\n", m.volume.c_str(), m.destination.c_str(),
+                  m.read_only ? " (ro)" : "");
     if (c.health_check)
       std::printf("  health: %s every %ds, timeout %ds, retries %d, start period %ds\n",
-                  join(c.health_check->test).c_str(), c.health_check->interval_s, c.health_check->timeout_s,
-                  c.health_check->retries, c.health_check->start_period_s);
+                  join(c.health_check->test).c_str(), c.health_check->interval_s,
+                  c.health_check->timeout_s, c.health_check->retries,
+                  c.health_check->start_period_s);
     for (const auto& d : c.depends_on)
       std::printf("  depends on %s (%s)\n", d.container.c_str(), ecs::to_string(d.condition));
     std::printf("  stop timeout: %ds\n", c.stop_timeout_s);
     std::printf("  log: %s", c.log.driver.c_str());
     if (c.log.max_size_bytes > 0)
-      std::printf(" max-size %lld max-file %d", static_cast<long long>(c.log.max_size_bytes), c.log.max_file);
+      std::printf(" max-size %lld max-file %d", static_cast<long long>(c.log.max_size_bytes),
+                  c.log.max_file);
     std::printf("\n");
   }
   // The warnings went to stderr as they were found; --format json lists them again.
@@ -119,30 +131,61 @@ void print_text(const ecs::TaskPlan& plan) {
 
 json::Json read_overrides(const std::string& value) {
   std::string text = value, source = "--overrides";
-  if (value.rfind("file://", 0) == 0) source = value.substr(7);
-  else if (value.rfind("@", 0) == 0) source = value.substr(1);
+  if (value.rfind("file://", 0) == 0)
+    source = value.substr(7);
+  else if (value.rfind("@", 0) == 0)
+    source = value.substr(1);
   if (source != "--overrides") text = fs::read_file(source);
   return json::parse(text, source);
 }
 
+ecs::TaskInput read_input(const std::string& path, const Args& args) {
+  ecs::TaskInput in;
+  in.task_definition = json::parse(fs::read_file(path), path);
+  if (auto o = args.value("overrides")) in.overrides = read_overrides(*o);
+  for (const auto& kv : args.values("env")) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) throw Error("--env " + kv + ": expected NAME=VALUE");
+    ecs::env_set(in.extra_env, kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  std::string dir = fs::dirname(path);
+  char cwd[4096];
+  if (dir.empty() || dir[0] != '/') {
+    if (!::getcwd(cwd, sizeof cwd)) throw_errno("getcwd");
+    dir = fs::join(cwd, dir.empty() ? "." : dir);
+  }
+  in.base_dir = dir;
+  std::string base = fs::basename(path);
+  if (base.size() > 5 && base.compare(base.size() - 5, 5, ".json") == 0)
+    base.resize(base.size() - 5);
+  in.default_family = base;
+  return in;
+}
+
+// The plan of the input; errors name the file.
+ecs::TaskPlan plan_of(const std::string& path, const ecs::TaskInput& input) {
+  try {
+    return input.plan();
+  } catch (const std::exception&) {
+    rethrow_with_context(path);
+  }
+}
+
 int task_validate(const std::vector<std::string>& argv) {
-  Args args(argv, {{{"overrides"}, true}, {{"env", "e"}, true}, {{"format"}, true}, {{"help", "h"}, false}});
+  Args args(
+      argv,
+      {{{"overrides"}, true}, {{"env", "e"}, true}, {{"format"}, true}, {{"help", "h"}, false}});
   if (args.has("help")) {
     std::printf("%s", kValidateUsage);
     return 0;
   }
-  if (args.positional().size() != 1) throw Error("task validate: expected one TASKDEF.json (see --help)");
+  if (args.positional().size() != 1)
+    throw Error("task validate: expected one TASKDEF.json (see --help)");
   std::string format = args.value_or("format", "text");
-  if (format != "text" && format != "json") throw Error("--format: expected text or json, got \"" + format + "\"");
-  ecs::PlanOptions opts;
-  opts.agent = ecs::agent_config_from_environment();
-  if (auto o = args.value("overrides")) opts.overrides = read_overrides(*o);
-  for (const auto& kv : args.values("env")) {
-    auto eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) throw Error("--env " + kv + ": expected NAME=VALUE");
-    ecs::env_set(opts.extra_env, kv.substr(0, eq), kv.substr(eq + 1));
-  }
-  ecs::TaskPlan plan = ecs::plan_task_file(args.positional()[0], opts);
+  if (format != "text" && format != "json")
+    throw Error("--format: expected text or json, got \"" + format + "\"");
+  const std::string& path = args.positional()[0];
+  ecs::TaskPlan plan = plan_of(path, read_input(path, args));
   if (format == "json")
     std::printf("%s\n", plan.to_json().dump(2).c_str());
   else
@@ -190,9 +233,12 @@ constexpr const char* kRmUsage =
     "Usage: ecsa-run task rm ID... [-f]\n\n"
     "Removes stopped tasks (record, logs). -f stops a running task first (no stop timeout).\n";
 
-std::string store_root() { return oci::ImageStore::open()->root(); }
+std::string store_root() {
+  return oci::ImageStore::open()->root();
+}
 
-std::string check_format(const Args& a, const char* def, std::initializer_list<const char*> allowed) {
+std::string check_format(const Args& a, const char* def,
+                         std::initializer_list<const char*> allowed) {
   std::string f = a.value_or("format", def);
   for (const char* x : allowed)
     if (f == x) return f;
@@ -232,34 +278,15 @@ void print_task_text(const ecs::TaskRecord& r) {
     if (!c.reason.empty()) std::printf("    reason: %s\n", c.reason.c_str());
   }
   if (r.last_status != "STOPPED" && !r.supervisor_alive())
-    std::printf("  warning: the task's supervisor is not running; 'ecsa-run gc' stops its containers\n");
+    std::printf(
+        "  warning: the task's supervisor is not running; 'ecsa-run gc' stops its containers\n");
 }
 
 void print_task(const ecs::TaskRecord& r, const std::string& format) {
-  if (format == "json") std::printf("%s\n", r.to_json().dump(2).c_str());
-  else print_task_text(r);
-}
-
-ecs::TaskInput read_input(const std::string& path, const Args& args) {
-  ecs::TaskInput in;
-  in.task_definition = json::parse(fs::read_file(path), path);
-  if (auto o = args.value("overrides")) in.overrides = read_overrides(*o);
-  for (const auto& kv : args.values("env")) {
-    auto eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) throw Error("--env " + kv + ": expected NAME=VALUE");
-    ecs::env_set(in.extra_env, kv.substr(0, eq), kv.substr(eq + 1));
-  }
-  std::string dir = fs::dirname(path);
-  char cwd[4096];
-  if (dir.empty() || dir[0] != '/') {
-    if (!::getcwd(cwd, sizeof cwd)) throw_errno("getcwd");
-    dir = fs::join(cwd, dir.empty() ? "." : dir);
-  }
-  in.base_dir = dir;
-  std::string base = fs::basename(path);
-  if (base.size() > 5 && base.compare(base.size() - 5, 5, ".json") == 0) base.resize(base.size() - 5);
-  in.default_family = base;
-  return in;
+  if (format == "json")
+    std::printf("%s\n", r.to_json().dump(2).c_str());
+  else
+    print_task_text(r);
 }
 
 int task_run(const std::vector<std::string>& argv) {
@@ -275,43 +302,44 @@ int task_run(const std::vector<std::string>& argv) {
     std::printf("%s", kRunUsage);
     return 0;
   }
-  if (args.positional().size() != 1) throw Error("task run: expected one TASKDEF.json (see --help)");
+  if (args.positional().size() != 1)
+    throw Error("task run: expected one TASKDEF.json (see --help)");
   std::string format = check_format(args, "text", {"text", "json"});
   const std::string& path = args.positional()[0];
   ecs::TaskInput input = read_input(path, args);
-  ecs::TaskPlan plan;
-  try {
-    plan = input.plan();
-  } catch (const std::exception&) {
-    rethrow_with_context(path);
-  }
+  ecs::TaskPlan plan = plan_of(path, input);
   // A secret the task would run without is worse than no task: refuse before anything runs.
   for (const auto& c : plan.containers)
     if (!c.secrets.empty())
       throw Error(path + ": container " + c.name + ": secrets (" + c.secrets[0].value_from +
                   "): fetching from SSM Parameter Store or Secrets Manager is not supported yet; "
                   "pass the values with --env NAME=VALUE and drop `secrets`");
-  auto progress = oci::Progress::create(oci::parse_progress_mode(args.value_or("progress", "auto")), stderr);
+  auto progress =
+      oci::Progress::create(oci::parse_progress_mode(args.value_or("progress", "auto")), stderr);
   ecs::RunTaskOptions o;
   o.runtime_root = args.value_or("root", runtime::kDefaultRoot);
   o.progress = progress.get();
   o.wait = args.has("wait");
   ecs::TaskRecord r = ecs::run_task(input, plan, o);
   std::fflush(stderr);
-  if (args.has("quiet")) std::printf("%s\n", r.id.c_str());
-  else print_task(r, format);
+  if (args.has("quiet"))
+    std::printf("%s\n", r.id.c_str());
+  else
+    print_task(r, format);
   std::fflush(stdout);
   bool ran = false;
   for (const auto& c : r.containers) ran |= c.started;
   if (o.wait) return ecs::task_exit_code(r);
   if (!ran && r.last_status == "STOPPED")
-    throw Error("task " + r.id + ": " + (r.stopped_reason.empty() ? "stopped before it ran" : r.stopped_reason));
+    throw Error("task " + r.id + ": " +
+                (r.stopped_reason.empty() ? "stopped before it ran" : r.stopped_reason));
   return 0;
 }
 
 int task_supervise(const std::vector<std::string>& argv) {
   Args args(argv, {{{"root"}, true}, {{"store"}, true}, {{"notify-fd"}, true}});
-  if (args.positional().size() != 1) throw Error("task supervise: expected a task id (internal command)");
+  if (args.positional().size() != 1)
+    throw Error("task supervise: expected a task id (internal command)");
   ecs::SupervisorOptions o;
   o.runtime_root = args.value_or("root", runtime::kDefaultRoot);
   o.store_root = args.value_or("store", "");
@@ -330,7 +358,8 @@ int task_ls(const std::vector<std::string>& argv) {
   std::string root = store_root();
   json::Json all = json::Json::array();
   if (format == "table" && !args.has("quiet"))
-    std::printf("%-14s %-32s %-9s %-9s %-10s %s\n", "TASK ID", "FAMILY", "STATUS", "DESIRED", "CONTAINERS", "CREATED");
+    std::printf("%-14s %-32s %-9s %-9s %-10s %s\n", "TASK ID", "FAMILY", "STATUS", "DESIRED",
+                "CONTAINERS", "CREATED");
   for (const auto& id : ecs::TaskDir::list_ids(root)) {
     ecs::TaskRecord r;
     try {
@@ -352,9 +381,10 @@ int task_ls(const std::vector<std::string>& argv) {
     std::string fam = r.family + (r.revision ? ":" + std::to_string(*r.revision) : "");
     std::string status = r.last_status;
     if (status != "STOPPED" && !r.supervisor_alive() && r.supervisor_pid) status += "?";
-    std::printf("%-14s %-32s %-9s %-9s %-10s %s\n", r.id.substr(0, 12).c_str(), fam.c_str(), status.c_str(),
-                r.desired_status.c_str(),
-                (std::to_string(running) + "/" + std::to_string(r.containers.size())).c_str(), r.created_at.c_str());
+    std::printf("%-14s %-32s %-9s %-9s %-10s %s\n", r.id.substr(0, 12).c_str(), fam.c_str(),
+                status.c_str(), r.desired_status.c_str(),
+                (std::to_string(running) + "/" + std::to_string(r.containers.size())).c_str(),
+                r.created_at.c_str());
   }
   if (format == "json") std::printf("%s\n", all.dump(2).c_str());
   return 0;
@@ -374,8 +404,11 @@ int task_describe(const std::vector<std::string>& argv) {
 }
 
 int task_stop(const std::vector<std::string>& argv) {
-  Args args(argv, {{{"timeout", "t", "time"}, true}, {{"reason"}, true}, {{"root"}, true},
-                   {{"format"}, true}, {{"help", "h"}, false}});
+  Args args(argv, {{{"timeout", "t", "time"}, true},
+                   {{"reason"}, true},
+                   {{"root"}, true},
+                   {{"format"}, true},
+                   {{"help", "h"}, false}});
   if (args.has("help")) {
     std::printf("%s", kStopUsage);
     return 0;
@@ -400,7 +433,8 @@ int task_stop(const std::vector<std::string>& argv) {
 }
 
 // Prints new entries of a json-file log from `offset` on; returns the new offset.
-size_t print_log_from(const std::string& path, size_t offset, const std::string& prefix, bool json_out) {
+size_t print_log_from(const std::string& path, size_t offset, const std::string& prefix,
+                      bool json_out) {
   auto text = fs::read_file_if_exists(path);
   if (!text) return 0;
   if (text->size() < offset) offset = 0;  // rotated
@@ -428,7 +462,9 @@ size_t print_log_from(const std::string& path, size_t offset, const std::string&
 }
 
 int task_logs(const std::vector<std::string>& argv) {
-  Args args(argv, {{{"follow", "f"}, false}, {{"tail"}, true}, {{"format"}, true}, {{"help", "h"}, false}});
+  Args args(
+      argv,
+      {{{"follow", "f"}, false}, {{"tail"}, true}, {{"format"}, true}, {{"help", "h"}, false}});
   if (args.has("help")) {
     std::printf("%s", kLogsUsage);
     return 0;
@@ -442,7 +478,8 @@ int task_logs(const std::vector<std::string>& argv) {
   std::vector<std::string> names;
   if (args.positional().size() == 2) {
     if (!r.find(args.positional()[1]))
-      throw Error("task logs: task " + dir.id() + " has no container \"" + args.positional()[1] + "\"");
+      throw Error("task logs: task " + dir.id() + " has no container \"" + args.positional()[1] +
+                  "\"");
     names.push_back(args.positional()[1]);
   } else {
     for (const auto& c : r.containers) names.push_back(c.name);
@@ -457,12 +494,14 @@ int task_logs(const std::vector<std::string>& argv) {
     // Rotated files first, as the reader orders them.
     for (const auto& e : ecs::read_json_file_log(path, 1000, tail)) {
       if (json_out) {
-        std::printf("%s\n", json::Json{{"log", e.log}, {"stream", e.stream}, {"time", e.time}}.dump().c_str());
+        std::printf(
+            "%s\n",
+            json::Json{{"log", e.log}, {"stream", e.stream}, {"time", e.time}}.dump().c_str());
         continue;
       }
       std::fprintf(e.stream == "stderr" ? stderr : stdout, "%s%s", pre.c_str(), e.log.c_str());
     }
-    struct stat st{};
+    struct stat st {};
     offsets[i] = ::stat(path.c_str(), &st) == 0 ? static_cast<size_t>(st.st_size) : 0;
   }
   std::fflush(stdout);
@@ -476,7 +515,8 @@ int task_logs(const std::vector<std::string>& argv) {
       stopped = true;
     }
     for (size_t i = 0; i < names.size(); ++i)
-      offsets[i] = print_log_from(dir.log_path(names[i]), offsets[i], prefix ? names[i] + " | " : "", json_out);
+      offsets[i] = print_log_from(dir.log_path(names[i]), offsets[i],
+                                  prefix ? names[i] + " | " : "", json_out);
     if (stopped) return 0;
     usleep(200000);
   }
@@ -516,5 +556,5 @@ int task_main(const std::vector<std::string>& args) {
 }  // namespace
 }  // namespace ecsa::cli
 
-ECSA_COMMAND("task", "task COMMAND [ARGS...]", "ECS tasks: run, ls, describe, stop, logs, rm, validate",
-             ecsa::cli::task_main);
+ECSA_COMMAND("task", "task COMMAND [ARGS...]",
+             "ECS tasks: run, ls, describe, stop, logs, rm, validate", ecsa::cli::task_main);

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 
 #include "common/error.hpp"
@@ -38,7 +37,8 @@ ImageConfig parse_image_config(const std::string& config_json) {
   ic.user = c.value("User", "");
   ic.stop_signal = c.value("StopSignal", "");
   if (c.contains("Volumes") && c["Volumes"].is_object())
-    for (auto it = c["Volumes"].begin(); it != c["Volumes"].end(); ++it) ic.volumes.push_back(it.key());
+    for (auto it = c["Volumes"].begin(); it != c["Volumes"].end(); ++it)
+      ic.volumes.push_back(it.key());
   return ic;
 }
 
@@ -55,7 +55,8 @@ std::string read_in_rootfs(const std::string& rootfs, const std::string& path) {
   }
 }
 
-net::NetworkConfig network_config(const ContainerPlan& c, NetworkMode mode, const std::string& hostname,
+net::NetworkConfig network_config(const ContainerPlan& c, NetworkMode mode,
+                                  const std::string& hostname,
                                   const std::vector<std::string>& link_hosts) {
   net::NetworkConfig n;
   n.mode = mode == NetworkMode::bridge ? "bridge" : mode == NetworkMode::host ? "host" : "none";
@@ -76,13 +77,10 @@ net::NetworkConfig network_config(const ContainerPlan& c, NetworkMode mode, cons
   return n;
 }
 
-// Docker's default hostname is the first 12 hex digits of the container id; task container
-// ids share the task id, so they are hashed (FNV-1a) to keep the hostnames apart.
-std::string default_hostname(const std::string& id) {
-  bool hex = id.size() >= 12;
-  for (size_t i = 0; i < 12 && hex; ++i) hex = std::isxdigit(static_cast<unsigned char>(id[i])) != 0;
-  if (hex && id.size() <= 12) return id;
-  if (!hex && id.size() <= 12) return id;
+// Docker's default hostname: the first 12 characters of the container id. A task's
+// container ids all start with the task id, so theirs are hashed (FNV-1a) to stay apart.
+std::string default_hostname(const std::string& id, bool in_task) {
+  if (!in_task) return id.substr(0, 12);
   uint64_t h = 1469598103934665603ULL;
   for (unsigned char c : id) {
     h ^= c;
@@ -104,7 +102,8 @@ oci::ImageRecord ensure_image(oci::ImageStore& store, const std::string& ref,
   // As ECS_IMAGE_PULL_BEHAVIOR: default pulls and falls back to a cached copy; always pulls;
   // once and prefer-cached use a cached copy when there is one.
   auto cached = store.find_image(ref);
-  if (cached && (behavior == ImagePullBehavior::once || behavior == ImagePullBehavior::prefer_cached))
+  if (cached &&
+      (behavior == ImagePullBehavior::once || behavior == ImagePullBehavior::prefer_cached))
     return *cached;
   oci::PullOptions po;
   po.reference = ref;
@@ -128,7 +127,8 @@ Launched create_from_plan(oci::ImageStore& store, const oci::ImageRecord& image,
   std::string etc = files + "/etc";
   std::string rootfs;
   try {
-    rootfs = opts.existing_rootfs.empty() ? store.prepare_rootfs(opts.id, image) : opts.existing_rootfs;
+    rootfs =
+        opts.existing_rootfs.empty() ? store.prepare_rootfs(opts.id, image) : opts.existing_rootfs;
     ImageConfig ic = parse_image_config(image.config_json);
     ProcessPlan proc = merge_image_config(plan, ic, read_in_rootfs(rootfs, "/etc/passwd"),
                                           read_in_rootfs(rootfs, "/etc/group"));
@@ -138,7 +138,8 @@ Launched create_from_plan(oci::ImageStore& store, const oci::ImageRecord& image,
       if (!root) throw_errno("open rootfs " + rootfs);
       runtime::open_in_root(root.get(), proc.cwd, runtime::Create::dir, rootfs);
     }
-    std::string hostname = !plan.hostname.empty() ? plan.hostname : default_hostname(opts.id);
+    std::string hostname =
+        !plan.hostname.empty() ? plan.hostname : default_hostname(opts.id, !opts.task_id.empty());
 
     oci::ContainerConfig cc;
     cc.args = proc.args;
@@ -178,10 +179,11 @@ Launched create_from_plan(oci::ImageStore& store, const oci::ImageRecord& image,
       auto src = opts.volume_sources.find(m.volume);
       if (src == opts.volume_sources.end())
         throw Error(plan.name + ": mountPoints: volume \"" + m.volume + "\" has no host directory");
-      cc.mounts.push_back({m.destination, "bind", src->second,
-                           {"rbind", "rprivate", m.read_only ? "ro" : "rw"}});
+      cc.mounts.push_back(
+          {m.destination, "bind", src->second, {"rbind", "rprivate", m.read_only ? "ro" : "rw"}});
     }
-    for (const auto& d : plan.devices) cc.devices.push_back({d.host_path, d.container_path, d.permissions});
+    for (const auto& d : plan.devices)
+      cc.devices.push_back({d.host_path, d.container_path, d.permissions});
     for (const auto& u : plan.ulimits)
       cc.rlimits.push_back({{"type", u.rlimit}, {"soft", u.soft}, {"hard", u.hard}});
     cc.sysctl = plan.sysctls;
@@ -207,7 +209,8 @@ Launched create_from_plan(oci::ImageStore& store, const oci::ImageRecord& image,
       etc_from = container_files_dir(store, other) + "/etc";
     }
     for (const char* f : {"hosts", "resolv.conf"})
-      cc.mounts.push_back({std::string("/etc/") + f, "bind", etc_from + "/" + f, {"rbind", "rprivate"}});
+      cc.mounts.push_back(
+          {std::string("/etc/") + f, "bind", etc_from + "/" + f, {"rbind", "rprivate"}});
     cc.mounts.push_back({"/etc/hostname", "bind", etc + "/hostname", {"rbind", "rprivate"}});
 
     fs::mkdir_p(out.bundle, 0700);
@@ -215,7 +218,8 @@ Launched create_from_plan(oci::ImageStore& store, const oci::ImageRecord& image,
     // Bind-mount sources must exist before the init mounts them; network setup fills them.
     for (const char* f : {"hosts", "resolv.conf", "hostname"})
       fs::write_file_atomic(etc + "/" + f, "", 0644);
-    fs::write_file_atomic(out.bundle + "/config.json", oci::build_runtime_config(cc, rootfs).dump(2), 0600);
+    fs::write_file_atomic(out.bundle + "/config.json",
+                          oci::build_runtime_config(cc, rootfs).dump(2), 0600);
 
     net::NetworkConfig ncfg = network_config(plan, opts.network_mode, hostname, opts.link_hosts);
     runtime::CreateOptions co;
@@ -252,7 +256,8 @@ Launched create_from_plan(oci::ImageStore& store, const oci::ImageRecord& image,
   return out;
 }
 
-void remove_launched(oci::ImageStore& store, const std::string& runtime_root, const std::string& id) {
+void remove_launched(oci::ImageStore& store, const std::string& runtime_root,
+                     const std::string& id) {
   std::string first_error;
   auto attempt = [&](const char* what, const std::function<void()>& f) {
     try {

@@ -31,8 +31,9 @@
 #include "ecs/task_record.hpp"
 #include "ecs/task_rules.hpp"
 #include "ecs/task_volumes.hpp"
-#include "oci/image_store.hpp"
 #include "net/network.hpp"
+#include "oci/image_store.hpp"
+#include "runtime/container_init.hpp"
 #include "runtime/exec.hpp"
 #include "runtime/state.hpp"
 
@@ -47,12 +48,6 @@ double now_s() {
   timespec t{};
   clock_gettime(CLOCK_MONOTONIC, &t);
   return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
-}
-
-int exit_code_of(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 255;
 }
 
 void write_all(int fd, const std::string& s) {
@@ -119,7 +114,7 @@ std::string run_in_worker(F&& work) {
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "";
   if (msg.empty())
-    msg = "worker process failed (status " + std::to_string(exit_code_of(status)) + ")";
+    msg = "worker process failed (status " + std::to_string(runtime::exit_code_of(status)) + ")";
   return msg;
 }
 
@@ -185,7 +180,7 @@ struct Box {
   std::optional<HealthTracker> health;
   pid_t probe_pid = 0;
   double probe_kill_at = 0;
-  std::string kept_rootfs;  // set between an exit and its restart
+  std::string kept_rootfs;    // set between an exit and its restart
   int stop_signal = SIGTERM;  // the image's StopSignal
 };
 
@@ -202,6 +197,7 @@ class Supervisor {
   void on_exit(Box& b, int status);
   void finish_box(Box& b, const std::string& reason, bool keep_rootfs = false);
   void remove_kept(Box& b);
+  void remove_container(const std::string& id, bool keep_rootfs);
   void start_probe(Box& b);
   void on_probe_done(Box& b, int status);
   void begin_stop(const std::string& reason, const std::string& code, int timeout_s = -1);
@@ -272,7 +268,7 @@ int Supervisor::run() {
       int status = 0;
       while (::waitpid(b.pid, &status, 0) < 0 && errno == EINTR) {
       }
-      rec(b).exit_code = exit_code_of(status);
+      rec(b).exit_code = runtime::exit_code_of(status);
       try {
         finish_box(b, "");
       } catch (const std::exception& e2) {
@@ -506,7 +502,7 @@ void Supervisor::drain(Box& b, bool until_eof) {
 
 void Supervisor::on_exit(Box& b, int status) {
   ContainerRecord& cr = rec(b);
-  int code = exit_code_of(status);
+  int code = runtime::exit_code_of(status);
   bool killed9 = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
   std::string reason;
   // An OOM kill is counted in the killed process's own memory cgroup, whichever limit (the
@@ -541,8 +537,19 @@ void Supervisor::on_exit(Box& b, int status) {
 void Supervisor::remove_kept(Box& b) {
   if (b.kept_rootfs.empty()) return;
   b.kept_rootfs.clear();
-  std::string root = opts_.runtime_root, id = b.id, store_root = store_root_;
+  remove_container(b.id, false);
+}
+
+// In a worker: the runtime container and its network, and unless keep_rootfs its rootfs and
+// files too.
+void Supervisor::remove_container(const std::string& id, bool keep_rootfs) {
+  std::string root = opts_.runtime_root, store_root = store_root_;
   std::string err = run_in_worker([&] {
+    if (keep_rootfs) {
+      runtime::delete_container(root, id, true);
+      net::teardown_network(id);
+      return;
+    }
     auto store = oci::ImageStore::open(store_root);
     remove_launched(*store, root, id);
   });
@@ -560,22 +567,15 @@ void Supervisor::finish_box(Box& b, const std::string& reason, bool keep_rootfs)
   cr.stopped_at = now_rfc3339();
   if (!reason.empty()) cr.reason = reason;
   cr.network_bindings = json::Json::array();
-  std::string root = opts_.runtime_root, id = b.id, store_root = store_root_;
   if (keep_rootfs) {
     // The runtime container and its network go; its filesystem stays for the restart.
     try {
-      b.kept_rootfs = runtime::StateDir(root, id).load().rootfs;
+      b.kept_rootfs = runtime::StateDir(opts_.runtime_root, b.id).load().rootfs;
     } catch (const std::exception& e) {
       log::warn(e.what());
     }
   }
-  std::string err = run_in_worker([&] {
-    auto store = oci::ImageStore::open(store_root);
-    if (!keep_rootfs) return remove_launched(*store, root, id);
-    runtime::delete_container(root, id, true);
-    net::teardown_network(id);
-  });
-  if (!err.empty()) log::warn("remove container " + id + ": " + err);
+  remove_container(b.id, keep_rootfs);
   save();
 }
 

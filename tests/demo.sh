@@ -11,11 +11,11 @@ ecsa="$(cd "$build" && pwd)/ecsa-run"
 work=$(mktemp -d /tmp/ecsa-demo.XXXXXX)
 export ECSA_STATE_DIR="$work/state"
 root="$work/run"
-reg_pid=
+source "$src/rootfs-fixtures/images/registry.sh"
 cleanup() {
   for id in $("$ecsa" task ls -q 2>/dev/null); do "$ecsa" task rm -f --root "$root" "$id" >/dev/null 2>&1 || true; done
   "$ecsa" net reset >/dev/null 2>&1 || true
-  [ -n "$reg_pid" ] && kill "$reg_pid" 2>/dev/null || true
+  stop_registry
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -24,19 +24,8 @@ echo "== ecsa-run check"
 "$ecsa" check || true
 
 echo "== a local registry on 127.0.0.1 with the busybox fixture image"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$work/registry"
-cat > "$work/registry/config.yml" <<YML
-version: 0.1
-storage:
-  filesystem:
-    rootdirectory: $work/registry/data
-http:
-  addr: 127.0.0.1:$port
-YML
-docker-registry serve "$work/registry/config.yml" >"$work/registry/log" 2>&1 &
-reg_pid=$!
-for _ in $(seq 50); do python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/v2/')" 2>/dev/null && break; sleep 0.1; done
+start_registry "$work/registry"
+port=$REGISTRY_PORT
 "$src/rootfs-fixtures/images/push-oci-images.sh" "$build/fixtures/images/layouts" "127.0.0.1:$port"
 image="127.0.0.1:$port/busybox:latest"
 

@@ -11,35 +11,13 @@
 using ecsa::test::CmdResult;
 
 namespace {
-// A store, runtime root, bridge and subnet of the test's own, all removed at the end even
-// when an assertion fails.
-struct Env {
-  ecsa::test::TempDir dir{"ecsa-runimg"};
-  std::string state = dir.path() + "/state";
-  std::string root = dir.path() + "/run";
-  std::string bridge = "ecsar" + std::to_string(getpid() % 100000);
-  std::string subnet = "10.220." + std::to_string(getpid() % 250) + ".0/24";
-  CmdResult ecsa(std::vector<std::string> args) const {
-    std::vector<std::string> argv = {"/usr/bin/env", "ECSA_STATE_DIR=" + state, "ECSA_BRIDGE=" + bridge,
-                                     "ECSA_SUBNET=" + subnet, ecsa::test::ecsa_run()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return ecsa::test::run_cmd(argv);
-  }
+// A store, runtime root, bridge and subnet of the test's own; its containers are removed at
+// the end even when an assertion fails.
+struct Env : ecsa::test::IsolatedEcsa {
+  Env() : IsolatedEcsa("ecsa-runimg", "ecsar", 220) {}
   ~Env() {
-    for (const auto& line : split_lines(ecsa({"ps", "-a", "-q", "--root", root}).out))
+    for (const auto& line : ecsa::test::split_lines(ecsa({"ps", "-a", "-q", "--root", root}).out))
       ecsa({"rm", "-f", "--root", root, line});
-    ecsa({"net", "reset"});
-  }
-  static std::vector<std::string> split_lines(const std::string& s) {
-    std::vector<std::string> out;
-    size_t i = 0;
-    while (i < s.size()) {
-      size_t j = s.find('\n', i);
-      if (j == std::string::npos) j = s.size();
-      if (j > i) out.push_back(s.substr(i, j - i));
-      i = j + 1;
-    }
-    return out;
   }
 };
 }  // namespace
@@ -54,9 +32,10 @@ TEST_CASE("run IMAGE pulls, merges the image config and propagates the exit stat
   reg.push_fixtures();
   Env env;
   std::string image = reg.host() + "/busybox:latest";
-  CmdResult r = env.ecsa({"run", "--root", env.root, "--rm", "--progress", "none", "-e", "GREETING=hi",
-                          "-w", "/tmp", "-u", "nobody", "--hostname", "box", image, "sh", "-c",
-                          "echo $GREETING from $(hostname) in $(pwd) as $(id -un); exit 7"});
+  CmdResult r =
+      env.ecsa({"run", "--root", env.root, "--rm", "--progress", "none", "-e", "GREETING=hi", "-w",
+                "/tmp", "-u", "nobody", "--hostname", "box", image, "sh", "-c",
+                "echo $GREETING from $(hostname) in $(pwd) as $(id -un); exit 7"});
   INFO(r.err);
   REQUIRE(r.code == 7);
   REQUIRE(r.out == "hi from box in /tmp as nobody\n");
@@ -64,7 +43,8 @@ TEST_CASE("run IMAGE pulls, merges the image config and propagates the exit stat
   REQUIRE(env.ecsa({"ps", "-a", "--root", env.root, "-q"}).out.empty());
   REQUIRE(ecsa::fs::list_dir(env.state + "/launched").empty());
 
-  CmdResult bad = env.ecsa({"run", "--root", env.root, "--progress", "none", reg.host() + "/nope:1", "true"});
+  CmdResult bad =
+      env.ecsa({"run", "--root", env.root, "--progress", "none", reg.host() + "/nope:1", "true"});
   REQUIRE(bad.code == 1);
   REQUIRE(bad.err.find("ecsa-run: CannotPullContainerError: ") == 0);
 }
@@ -78,13 +58,15 @@ TEST_CASE("run -d -p 0:80 serves HTTP on a dynamic host port", "[integration][ec
   reg.push_fixtures();
   Env env;
   std::string id = ecsa::test::unique_id("web");
-  CmdResult r = env.ecsa({"run", "--root", env.root, "-d", "--progress", "none", "--name", id, "-p", "0:80",
-                          reg.host() + "/busybox:latest", "sh", "-c",
-                          "mkdir -p /www && echo hello-ecsa > /www/index.html && exec httpd -f -p 80 -h /www"});
+  CmdResult r = env.ecsa(
+      {"run", "--root", env.root, "-d", "--progress", "none", "--name", id, "-p", "0:80",
+       reg.host() + "/busybox:latest", "sh", "-c",
+       "mkdir -p /www && echo hello-ecsa > /www/index.html && exec httpd -f -p 80 -h /www"});
   INFO(r.err);
   REQUIRE(r.code == 0);
   REQUIRE(r.out == id + "\n");
-  auto bindings = nlohmann::json::parse(env.ecsa({"port", "--root", env.root, "--format", "json", id}).out);
+  auto bindings =
+      nlohmann::json::parse(env.ecsa({"port", "--root", env.root, "--format", "json", id}).out);
   REQUIRE(bindings.size() == 1);
   REQUIRE(bindings[0]["containerPort"] == 80);
   REQUIRE(bindings[0]["protocol"] == "tcp");
@@ -104,9 +86,10 @@ TEST_CASE("run -d -p 0:80 serves HTTP on a dynamic host port", "[integration][ec
   REQUIRE(state["networkBindings"][0]["hostPort"] == port);
   // --network container:ID shares the namespace: the server answers on 127.0.0.1 there, and
   // /etc/hosts is the other container's.
-  CmdResult shared = env.ecsa({"run", "--root", env.root, "--rm", "--progress", "none", "--network",
-                               "container:" + id, reg.host() + "/busybox:latest", "sh", "-c",
-                               "printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc 127.0.0.1 80; cat /etc/hosts"});
+  CmdResult shared =
+      env.ecsa({"run", "--root", env.root, "--rm", "--progress", "none", "--network",
+                "container:" + id, reg.host() + "/busybox:latest", "sh", "-c",
+                "printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc 127.0.0.1 80; cat /etc/hosts"});
   INFO(shared.err);
   REQUIRE(shared.code == 0);
   REQUIRE(shared.out.find("hello-ecsa") != std::string::npos);
@@ -118,6 +101,7 @@ TEST_CASE("run -d -p 0:80 serves HTTP on a dynamic host port", "[integration][ec
   REQUIRE(env.ecsa({"stop", "--root", env.root, "-t", "2", id}).code == 0);
   REQUIRE(env.ecsa({"rm", "--root", env.root, id}).code == 0);
   // Nothing of ours remains for that container: no rule, no state.
-  REQUIRE(ecsa::test::run_cmd({"/usr/sbin/nft", "list", "ruleset"}).out.find(id) == std::string::npos);
+  REQUIRE(ecsa::test::run_cmd({"/usr/sbin/nft", "list", "ruleset"}).out.find(id) ==
+          std::string::npos);
   REQUIRE(env.ecsa({"ps", "-a", "--root", env.root, "-q"}).out.empty());
 }

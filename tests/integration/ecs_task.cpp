@@ -72,33 +72,12 @@ std::string shared_taskdefs() {
   return "";
 }
 
-std::vector<std::string> lines(const std::string& s) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t j = s.find('\n', i);
-    if (j == std::string::npos) j = s.size();
-    if (j > i) out.push_back(s.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
+using ecsa::test::split_lines;
 
-struct TaskEnv {
-  ecsa::test::TempDir dir{"ecsa-task"};
-  std::string state = dir.path() + "/state";
-  std::string root = dir.path() + "/run";
-  std::string bridge = "ecsak" + std::to_string(getpid() % 100000);
-  std::string subnet = "10.222." + std::to_string(getpid() % 250) + ".0/24";
+struct TaskEnv : ecsa::test::IsolatedEcsa {
+  TaskEnv() : IsolatedEcsa("ecsa-task", "ecsak", 222) {}
   std::string host = registry()->host();
 
-  CmdResult ecsa(std::vector<std::string> args) const {
-    std::vector<std::string> argv = {"/usr/bin/env", "ECSA_STATE_DIR=" + state,
-                                     "ECSA_BRIDGE=" + bridge, "ECSA_SUBNET=" + subnet,
-                                     ecsa::test::ecsa_run()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return ecsa::test::run_cmd(argv);
-  }
   // Writes a task definition, with the taskdefs' registry name pointing at ours.
   std::string write(const std::string& name, const std::string& json_text) const {
     std::string path = dir.path() + "/" + name + ".json";
@@ -139,10 +118,9 @@ struct TaskEnv {
     return r.out + r.err;
   }
   ~TaskEnv() {
-    for (const auto& id : lines(ecsa({"task", "ls", "-q"}).out))
+    for (const auto& id : split_lines(ecsa({"task", "ls", "-q"}).out))
       ecsa({"task", "rm", "-f", "--root", root, id});
     ecsa({"gc", "--root", root});
-    ecsa({"net", "reset"});
   }
 };
 
@@ -234,7 +212,7 @@ TEST_CASE("task run: a bad task definition names its JSON path and leaves nothin
       r.err.find(
           "containerDefinitions[0].portMappings[0].hostPort: expected an integer, got \"abc\"") !=
       std::string::npos);
-  REQUIRE(lines(env.ecsa({"task", "ls", "-q"}).out).empty());
+  REQUIRE(split_lines(env.ecsa({"task", "ls", "-q"}).out).empty());
 
   std::string missing = env.write("missing", R"({"family":"m","containerDefinitions":[{"name":"a",
       "image":"127.0.0.1:51670/nope:1","memory":32}]})");
@@ -280,7 +258,7 @@ TEST_CASE(
   // Logs: Docker json-file lines, stdout and stderr apart.
   std::string id = t["taskId"];
   std::string file = ecsa::fs::read_file(env.state + "/tasks/" + id + "/logs/main-json.log");
-  auto entries = lines(file);
+  auto entries = split_lines(file);
   REQUIRE(entries.size() == 2);
   Json first = Json::parse(entries[0]), second = Json::parse(entries[1]);
   REQUIRE(first["log"] == "out\n");

@@ -104,7 +104,8 @@ std::string http_get_local(int port, const std::string& path, int timeout_ms) {
   }
   close(fd);
   auto body = resp.find("\r\n\r\n");
-  if (resp.rfind("HTTP/1.", 0) != 0 || resp.find(" 200 ") == std::string::npos || body == std::string::npos)
+  if (resp.rfind("HTTP/1.", 0) != 0 || resp.find(" 200 ") == std::string::npos ||
+      body == std::string::npos)
     return "";
   return resp.substr(body + 4);
 }
@@ -112,6 +113,38 @@ std::string http_get_local(int port, const std::string& path, int timeout_ms) {
 std::string unique_id(const std::string& prefix) {
   static std::atomic<int> n{0};
   return prefix + "-" + std::to_string(getpid()) + "-" + std::to_string(n++);
+}
+
+std::vector<std::string> split_lines(const std::string& s) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = s.find('\n', i);
+    if (j == std::string::npos) j = s.size();
+    if (j > i) out.push_back(s.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+IsolatedEcsa::IsolatedEcsa(const std::string& tmp_prefix, const std::string& bridge_prefix,
+                           int subnet_octet)
+    : dir(tmp_prefix),
+      state(dir.path() + "/state"),
+      root(dir.path() + "/run"),
+      bridge(bridge_prefix + std::to_string(getpid() % 100000)),
+      subnet("10." + std::to_string(subnet_octet) + "." + std::to_string(getpid() % 250) +
+             ".0/24") {}
+
+IsolatedEcsa::~IsolatedEcsa() {
+  ecsa({"net", "reset"});
+}
+
+CmdResult IsolatedEcsa::ecsa(std::vector<std::string> args) const {
+  std::vector<std::string> argv = {"/usr/bin/env", "ECSA_STATE_DIR=" + state,
+                                   "ECSA_BRIDGE=" + bridge, "ECSA_SUBNET=" + subnet, ecsa_run()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_cmd(argv);
 }
 
 Bundle::Bundle() : tmp_("ecsa-bundle"), id_(unique_id("t")) {
@@ -126,9 +159,13 @@ Bundle::Bundle() : tmp_("ecsa-bundle"), id_(unique_id("t")) {
   fs::mkdir_p(scratch());
 }
 
-void Bundle::set_args(const std::vector<std::string>& args) { config["process"]["args"] = args; }
+void Bundle::set_args(const std::vector<std::string>& args) {
+  config["process"]["args"] = args;
+}
 
-void Bundle::write() const { fs::write_file_atomic(dir() + "/config.json", config.dump(2)); }
+void Bundle::write() const {
+  fs::write_file_atomic(dir() + "/config.json", config.dump(2));
+}
 
 CmdResult Bundle::oci(const std::vector<std::string>& args, const std::string& input) const {
   std::vector<std::string> argv = {ecsa_run(), "oci", "--root", state_root()};

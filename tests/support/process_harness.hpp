@@ -61,4 +61,27 @@ std::string http_get_local(int port, const std::string& path = "/", int timeout_
 // Unique container id for this test process.
 std::string unique_id(const std::string& prefix);
 
+// The non-empty lines of a command's output.
+std::vector<std::string> split_lines(const std::string& s);
+
+// ecsa-run with a store, runtime root, bridge and subnet of the test's own (bridge
+// <bridge_prefix><pid>, subnet 10.<subnet_octet>.<pid % 250>.0/24), so that tests and test
+// runs never share state. The owner removes what it made (containers, tasks); the
+// destructor resets the network and removes the directory.
+class IsolatedEcsa {
+ public:
+  IsolatedEcsa(const std::string& tmp_prefix, const std::string& bridge_prefix, int subnet_octet);
+  ~IsolatedEcsa();
+  IsolatedEcsa(const IsolatedEcsa&) = delete;
+  IsolatedEcsa& operator=(const IsolatedEcsa&) = delete;
+
+  CmdResult ecsa(std::vector<std::string> args) const;
+
+  TempDir dir;
+  std::string state;   // ECSA_STATE_DIR
+  std::string root;    // the runtime's --root
+  std::string bridge;  // ECSA_BRIDGE
+  std::string subnet;  // ECSA_SUBNET
+};
+
 }  // namespace ecsa::test
